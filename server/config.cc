@@ -1,0 +1,350 @@
+#include "server/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace agentgateway {
+namespace {
+
+namespace json = boost::json;
+
+// Collects every problem instead of stopping at the first, so one start-up run shows them all.
+class Problems {
+ public:
+  explicit Problems(std::string_view source) : source_(source) {}
+  void Add(std::string_view key, std::string_view problem) {
+    lines_.push_back(absl::StrCat(source_, ": ", std::string(key), ": ", std::string(problem)));
+  }
+  bool empty() const { return lines_.empty(); }
+  absl::Status ToStatus() const {
+    return absl::InvalidArgumentError(absl::StrJoin(lines_, "\n"));
+  }
+
+ private:
+  std::string source_;
+  std::vector<std::string> lines_;
+};
+
+// YAML scalar -> JSON value. Quoted scalars stay strings; plain ones become booleans, null or
+// numbers when they read as such (YAML 1.2 core schema).
+json::value ScalarToJson(const YAML::Node& node) {
+  const std::string& text = node.Scalar();
+  if (node.Tag() == "!") return json::string(text);
+  if (text == "true" || text == "True") return true;
+  if (text == "false" || text == "False") return false;
+  if (text == "null" || text == "~" || text.empty()) return nullptr;
+  static const std::regex kInt("^[-+]?[0-9]+$");
+  static const std::regex kFloat("^[-+]?([0-9]*\\.[0-9]+|[0-9]+\\.?[0-9]*)([eE][-+]?[0-9]+)?$");
+  if (std::regex_match(text, kInt) || std::regex_match(text, kFloat)) {
+    boost::system::error_code ec;
+    json::value v = json::parse(text[0] == '+' ? text.substr(1) : text, ec);
+    if (!ec) return v;
+  }
+  return json::string(text);
+}
+
+json::value YamlToJson(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      json::object obj;
+      for (const auto& kv : node) obj[kv.first.as<std::string>()] = YamlToJson(kv.second);
+      return obj;
+    }
+    case YAML::NodeType::Sequence: {
+      json::array arr;
+      for (const auto& item : node) arr.push_back(YamlToJson(item));
+      return arr;
+    }
+    case YAML::NodeType::Scalar:
+      return ScalarToJson(node);
+    default:
+      return nullptr;
+  }
+}
+
+std::string OptionalString(const YAML::Node& parent, const char* key, const std::string& path,
+                           Problems& problems, std::string fallback = "") {
+  YAML::Node node = parent[key];
+  if (!node || node.IsNull()) return fallback;
+  if (!node.IsScalar()) {
+    problems.Add(absl::StrCat(path, ".", key), "must be a string");
+    return fallback;
+  }
+  return node.Scalar();
+}
+
+std::vector<std::string> StringList(const YAML::Node& parent, const char* key,
+                                    const std::string& path, Problems& problems) {
+  std::vector<std::string> out;
+  YAML::Node node = parent[key];
+  if (!node || node.IsNull()) return out;
+  if (!node.IsSequence()) {
+    problems.Add(absl::StrCat(path, ".", key), "must be a list of strings");
+    return out;
+  }
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    if (!node[i].IsScalar()) {
+      problems.Add(absl::StrCat(path, ".", key, "[", i, "]"), "must be a string");
+      continue;
+    }
+    out.push_back(node[i].Scalar());
+  }
+  return out;
+}
+
+template <typename Duration>
+Duration Millis(const YAML::Node& parent, const char* key, const std::string& path,
+                Problems& problems, Duration fallback) {
+  YAML::Node node = parent[key];
+  if (!node) return fallback;
+  try {
+    long long v = node.as<long long>();
+    if (v <= 0) throw YAML::Exception(YAML::Mark(), "non-positive");
+    return Duration(v);
+  } catch (const YAML::Exception&) {
+    problems.Add(absl::StrCat(path, ".", key), "must be a positive number of milliseconds");
+    return fallback;
+  }
+}
+
+// Required string keys of each hosted tool's inner object (protocol.md section 1).
+const std::vector<std::string>& RequiredToolKeys(std::string_view type) {
+  static const std::map<std::string, std::vector<std::string>, std::less<>> kKeys = {
+      {"genie_space", {"id"}},
+      {"uc_function", {"name"}},
+      {"knowledge_assistant", {"knowledge_assistant_id"}},
+      {"uc_connection", {"name"}},
+      {"app", {"name"}},
+  };
+  static const std::vector<std::string> kNone;
+  auto it = kKeys.find(type);
+  return it == kKeys.end() ? kNone : it->second;
+}
+
+void ParseTool(const YAML::Node& node, const std::string& path, Profile& profile,
+               Problems& problems) {
+  if (!node.IsMap()) {
+    problems.Add(path, "must be a mapping with a `type` key");
+    return;
+  }
+  std::string type = OptionalString(node, "type", path, problems);
+  if (type.empty()) {
+    problems.Add(path + ".type", "required; one of genie_space, uc_function, "
+                                 "knowledge_assistant, uc_connection, app, function");
+    return;
+  }
+  json::value tool = YamlToJson(node);
+  if (type == "function") {
+    static const std::regex kName("^[a-zA-Z0-9_-]{1,64}$");
+    std::string name = OptionalString(node, "name", path, problems);
+    if (!std::regex_match(name, kName)) {
+      problems.Add(path + ".name", absl::StrCat("function name '", name,
+                                                "' must match ^[a-zA-Z0-9_-]{1,64}$"));
+    }
+  } else if (std::find(std::begin(kHostedToolTypes), std::end(kHostedToolTypes), type) ==
+             std::end(kHostedToolTypes)) {
+    problems.Add(path + ".type",
+                 absl::StrCat("unknown tool type '", type,
+                              "'; expected one of genie_space, uc_function, "
+                              "knowledge_assistant, uc_connection, app, function"));
+    return;
+  } else {
+    YAML::Node inner = node[type];
+    if (!inner || !inner.IsMap()) {
+      problems.Add(absl::StrCat(path, ".", type),
+                   absl::StrCat("required: a `", type, "` mapping with the tool's settings"));
+      return;
+    }
+    for (const std::string& key : RequiredToolKeys(type)) {
+      YAML::Node v = inner[key];
+      if (!v || !v.IsScalar() || v.Scalar().empty()) {
+        problems.Add(absl::StrCat(path, ".", type, ".", key), "required non-empty string");
+      }
+    }
+    if (type == "uc_function") {
+      std::string name = inner["name"] ? inner["name"].Scalar() : "";
+      if (!name.empty() && std::count(name.begin(), name.end(), '.') != 2) {
+        problems.Add(path + ".uc_function.name",
+                     absl::StrCat("'", name, "' must be catalog.schema.function"));
+      }
+    }
+  }
+  profile.tools.push_back(ToolSpec{type, json::serialize(tool)});
+}
+
+void ParseProfile(const std::string& name, const YAML::Node& node, Problems& problems,
+                  Config& config) {
+  std::string path = "profiles." + name;
+  if (!node.IsMap()) {
+    problems.Add(path, "must be a mapping");
+    return;
+  }
+  static const std::set<std::string> kKnown = {"model",  "instructions", "engine", "auth",
+                                               "tools",  "allowed_models", "pass_through",
+                                               "trace_destination"};
+  for (const auto& kv : node) {
+    std::string key = kv.first.as<std::string>();
+    if (!kKnown.count(key)) problems.Add(path + "." + key, "unknown key");
+  }
+  Profile p;
+  p.name = name;
+  p.model = OptionalString(node, "model", path, problems);
+  if (p.model.empty()) problems.Add(path + ".model", "required (the upstream model name)");
+  p.instructions = OptionalString(node, "instructions", path, problems);
+  p.engine = OptionalString(node, "engine", path, problems, "supervisor");
+  if (p.engine != "supervisor") {
+    problems.Add(path + ".engine", absl::StrCat("unknown engine '", p.engine,
+                                                "'; this build supports: supervisor"));
+  }
+  p.auth = OptionalString(node, "auth", path, problems, "app");
+  if (p.auth != "app" && p.auth != "user") {
+    problems.Add(path + ".auth", absl::StrCat("must be app or user, not '", p.auth, "'"));
+  }
+  p.allowed_models = StringList(node, "allowed_models", path, problems);
+  p.pass_through = StringList(node, "pass_through", path, problems);
+  if (YAML::Node td = node["trace_destination"]; td && !td.IsNull()) {
+    if (!td.IsMap() || !td["catalog_name"] || !td["schema_name"]) {
+      problems.Add(path + ".trace_destination",
+                   "must be a mapping with catalog_name and schema_name");
+    } else {
+      p.trace_destination_json = json::serialize(YamlToJson(td));
+    }
+  }
+  if (YAML::Node tools = node["tools"]; tools && !tools.IsNull()) {
+    if (!tools.IsSequence()) {
+      problems.Add(path + ".tools", "must be a list");
+    } else {
+      for (std::size_t i = 0; i < tools.size(); ++i) {
+        ParseTool(tools[i], absl::StrCat(path, ".tools[", i, "]"), p, problems);
+      }
+    }
+  }
+  config.profiles.emplace(name, std::move(p));
+}
+
+void ParseUpstream(const YAML::Node& node, Problems& problems, UpstreamConfig& up) {
+  if (!node) return;
+  if (!node.IsMap()) {
+    problems.Add("upstream", "must be a mapping");
+    return;
+  }
+  up.base_url = OptionalString(node, "base_url", "upstream", problems, up.base_url);
+  up.ca_file = OptionalString(node, "ca_file", "upstream", problems);
+  if (node["max_connections"]) up.max_connections = node["max_connections"].as<std::size_t>(64);
+  if (node["threads"]) up.threads = node["threads"].as<std::size_t>(1);
+  up.connect_timeout = Millis(node, "connect_timeout_ms", "upstream", problems, up.connect_timeout);
+  up.response_timeout =
+      Millis(node, "response_timeout_ms", "upstream", problems, up.response_timeout);
+  up.read_idle_timeout =
+      Millis(node, "read_idle_timeout_ms", "upstream", problems, up.read_idle_timeout);
+  if (!up.base_url.empty() && up.base_url.rfind("http://", 0) != 0 &&
+      up.base_url.rfind("https://", 0) != 0) {
+    problems.Add("upstream.base_url",
+                 absl::StrCat("'", up.base_url, "' must start with http:// or https://"));
+  }
+}
+
+}  // namespace
+
+const Profile* Config::FindProfile(std::string_view name) const {
+  auto it = profiles.find(std::string(name.empty() ? std::string_view(default_profile) : name));
+  return it == profiles.end() ? nullptr : &it->second;
+}
+
+std::string BaseUrlFromDatabricksHost(std::string_view host) {
+  std::string h(host);
+  while (!h.empty() && h.back() == '/') h.pop_back();
+  if (h.rfind("http://", 0) != 0 && h.rfind("https://", 0) != 0) h = "https://" + h;
+  return h + "/ai-gateway/mlflow/v1";
+}
+
+absl::StatusOr<Config> ParseConfig(std::string_view yaml_text, std::string_view source) {
+  Problems problems(source);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(source), ": line ", e.mark.line + 1,
+                                                   ", column ", e.mark.column + 1, ": ", e.msg));
+  }
+  Config config;
+  config.source = std::string(source);
+  if (!root.IsMap()) {
+    problems.Add("(top level)", "must be a mapping with `profiles`");
+    return problems.ToStatus();
+  }
+  static const std::set<std::string> kKnown = {"upstream", "default_profile", "profiles"};
+  for (const auto& kv : root) {
+    std::string key = kv.first.as<std::string>();
+    if (!kKnown.count(key)) problems.Add(key, "unknown key (expected upstream, default_profile, profiles)");
+  }
+  try {
+    ParseUpstream(root["upstream"], problems, config.upstream);
+    YAML::Node profiles = root["profiles"];
+    if (!profiles || !profiles.IsMap() || profiles.size() == 0) {
+      problems.Add("profiles", "required: a mapping of profile name -> profile");
+    } else {
+      for (const auto& kv : profiles) {
+        ParseProfile(kv.first.as<std::string>(), kv.second, problems, config);
+      }
+    }
+    config.default_profile = OptionalString(root, "default_profile", "", problems);
+  } catch (const YAML::Exception& e) {
+    problems.Add(absl::StrCat("line ", e.mark.line + 1), e.msg);
+  }
+  if (config.default_profile.empty() && config.profiles.size() == 1) {
+    config.default_profile = config.profiles.begin()->first;
+  } else if (config.default_profile.empty() && !config.profiles.empty()) {
+    config.default_profile = config.profiles.count("default") ? "default" : "";
+    if (config.default_profile.empty()) {
+      problems.Add("default_profile", "required when there are several profiles and none is "
+                                      "named `default`");
+    }
+  } else if (!config.default_profile.empty() && !config.profiles.empty() &&
+             !config.profiles.count(config.default_profile)) {
+    problems.Add("default_profile",
+                 absl::StrCat("'", config.default_profile, "' is not a profile"));
+  }
+  if (!problems.empty()) return problems.ToStatus();
+  return config;
+}
+
+absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the config file"));
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return ParseConfig(buf.str(), path);
+}
+
+Config EmbeddedDefaultConfig() {
+  static constexpr std::string_view kYaml = R"yaml(
+default_profile: default
+profiles:
+  default:
+    model: databricks-claude-sonnet-4-5
+    instructions: You are a helpful data assistant. Use the tools when the question needs them.
+    tools:
+      - type: genie_space
+        genie_space: {id: sales, description: "Sales figures by region and quarter"}
+      - type: uc_function
+        uc_function: {name: system.ai.python_exec, description: "Runs Python code"}
+      - type: knowledge_assistant
+        knowledge_assistant: {knowledge_assistant_id: handbook, description: "The employee handbook"}
+      - type: uc_connection
+        uc_connection: {name: github, description: "GitHub through a UC connection"}
+)yaml";
+  auto config = ParseConfig(kYaml, "<embedded default>");
+  return *std::move(config);  // the embedded text is a constant checked by config_test
+}
+
+}  // namespace agentgateway

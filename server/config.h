@@ -1,0 +1,81 @@
+// Gateway configuration: the upstream, and the agent profiles a request can select.
+//
+// Loaded once at start-up from YAML (see deploy/examples/gateway.yaml for every key) and then
+// shared read-only (std::shared_ptr<const Config>). Plain data: no gRPC or Asio types.
+#ifndef AGENTGATEWAY_SERVER_CONFIG_H_
+#define AGENTGATEWAY_SERVER_CONFIG_H_
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace agentgateway {
+
+// The five hosted tool types of protocol.md section 1, plus client-side `function` tools.
+inline constexpr std::string_view kHostedToolTypes[] = {
+    "genie_space", "uc_function", "knowledge_assistant", "uc_connection", "app"};
+
+struct ToolSpec {
+  std::string type;  // genie_space | uc_function | knowledge_assistant | uc_connection | app | function
+  std::string json;  // the tool's upstream JSON object text, e.g. {"type":"genie_space","genie_space":{...}}
+};
+
+struct Profile {
+  std::string name;
+  std::string model;
+  std::string instructions;
+  std::string engine = "supervisor";
+  std::string auth = "app";  // app | user
+  std::vector<ToolSpec> tools;
+  // Models a request may ask for instead of `model`. Empty: the request's `model` is ignored
+  // (the Databricks chat front end sends its own endpoint name there; see protocol.md §3).
+  std::vector<std::string> allowed_models;
+  // Top-level request fields passed through to the upstream (explicit allow-list).
+  std::vector<std::string> pass_through;
+  // Databricks `trace_destination` object text, or empty.
+  std::string trace_destination_json;
+};
+
+struct UpstreamConfig {
+  // Base URL just before `/responses`, e.g. https://host/ai-gateway/mlflow/v1. Empty: not
+  // configured (main falls back to DATABRICKS_HOST, then to the local emulator).
+  std::string base_url;
+  std::string ca_file;  // empty: system trust store
+  std::size_t max_connections = 64;
+  std::size_t threads = 1;
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds response_timeout{300'000};   // request sent -> response head
+  std::chrono::milliseconds read_idle_timeout{600'000};  // between upstream bytes
+};
+
+struct Config {
+  std::string source;  // file name, or "<embedded default>"
+  UpstreamConfig upstream;
+  std::string default_profile;
+  std::map<std::string, Profile> profiles;
+
+  const Profile* FindProfile(std::string_view name) const;  // empty name: the default
+};
+
+// Base URL of the local emulator used when nothing else is configured.
+inline constexpr std::string_view kEmulatorBaseUrl = "http://127.0.0.1:9000/ai-gateway/mlflow/v1";
+
+// Parses YAML text. On failure INVALID_ARGUMENT whose message lists every problem, one per
+// line, as "<source>: <key path>: <problem>".
+absl::StatusOr<Config> ParseConfig(std::string_view yaml_text, std::string_view source);
+absl::StatusOr<Config> LoadConfigFile(const std::string& path);
+
+// The configuration used when no file is given: one profile "default" against the emulator.
+Config EmbeddedDefaultConfig();
+
+// Turns DATABRICKS_HOST ("adb-1.azuredatabricks.net", with or without scheme, trailing
+// slash tolerated) into the Supervisor API base URL https://host/ai-gateway/mlflow/v1.
+std::string BaseUrlFromDatabricksHost(std::string_view host);
+
+}  // namespace agentgateway
+
+#endif  // AGENTGATEWAY_SERVER_CONFIG_H_

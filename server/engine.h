@@ -1,0 +1,75 @@
+// Engine: what runs an agent request upstream. Adapters: SupervisorEngine (one Supervisor API
+// call). The interface holds no gRPC or Asio types so reactors and tests can use any engine.
+#ifndef AGENTGATEWAY_SERVER_ENGINE_H_
+#define AGENTGATEWAY_SERVER_ENGINE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "agentgateway/v1/agent_service.pb.h"
+#include "server/config.h"
+
+namespace agentgateway {
+
+struct EngineEvent {
+  std::string type;  // e.g. response.output_text.delta, error
+  std::string json;  // the event's data, as the upstream sent it
+};
+
+// Receives one run's events. Called from engine threads, never concurrently for one run.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // Returns false to ask the engine to stop reading upstream until RunHandle::Resume().
+  virtual bool OnEvent(EngineEvent event) = 0;
+  // Exactly once, after the last OnEvent. Non-OK when the run failed at any point, including
+  // an upstream stream that ended without a terminal event or that reported an error.
+  virtual void OnFinish(absl::Status status) = 0;
+};
+
+// Handle to a running request. Thread-safe, idempotent.
+class RunHandle {
+ public:
+  virtual ~RunHandle() = default;
+  virtual void Cancel() = 0;  // closes the upstream request; OnFinish(CANCELLED) follows
+  virtual void Resume() = 0;  // after OnEvent returned false
+};
+
+struct InvokeResult {
+  std::string response_json;
+  std::string id;
+  std::string status;
+  std::string output_text;
+};
+
+// Per-request facts the engine needs besides the request itself.
+struct RunContext {
+  std::string bearer_token;  // the identity tools run as (never logged)
+  std::vector<std::pair<std::string, std::string>> forward_headers;  // traceparent, ...
+};
+
+class Engine {
+ public:
+  using InvokeDone = std::function<void(absl::StatusOr<InvokeResult>)>;
+  virtual ~Engine() = default;
+
+  // Validation failures return an error at once (nothing was sent); afterwards every outcome
+  // reaches the sink.
+  virtual absl::StatusOr<std::shared_ptr<RunHandle>> Stream(const Profile& profile,
+                                                            const v1::InvokeRequest& request,
+                                                            RunContext context,
+                                                            std::shared_ptr<EventSink> sink) = 0;
+  virtual absl::StatusOr<std::shared_ptr<RunHandle>> Invoke(const Profile& profile,
+                                                            const v1::InvokeRequest& request,
+                                                            RunContext context,
+                                                            InvokeDone done) = 0;
+};
+
+}  // namespace agentgateway
+
+#endif  // AGENTGATEWAY_SERVER_ENGINE_H_

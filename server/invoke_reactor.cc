@@ -1,0 +1,41 @@
+#include "server/invoke_reactor.h"
+
+#include "server/agent_service.h"
+
+namespace agentgateway {
+
+void InvokeReactor::Start(Engine& engine, const Profile& profile,
+                          const v1::InvokeRequest& request, RunContext context) {
+  // The callback runs once, on an engine thread; the reactor lives until Finish completes.
+  auto run = engine.Invoke(profile, request, std::move(context),
+                           [this](absl::StatusOr<InvokeResult> result) {
+                             if (!result.ok()) return Finish(ToGrpcStatus(result.status()));
+                             response_->set_response_json(std::move(result->response_json));
+                             response_->set_id(std::move(result->id));
+                             response_->set_status(std::move(result->status));
+                             response_->set_output_text(std::move(result->output_text));
+                             Finish(grpc::Status::OK);
+                           });
+  if (!run.ok()) return Fail(run.status());
+  bool cancel;
+  {
+    absl::MutexLock lock(&mu_);
+    run_ = *run;
+    cancel = cancelled_;
+  }
+  if (cancel) (*run)->Cancel();
+}
+
+void InvokeReactor::Fail(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+
+void InvokeReactor::OnCancel() {
+  std::shared_ptr<RunHandle> run;
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+    run = run_;
+  }
+  if (run) run->Cancel();
+}
+
+}  // namespace agentgateway

@@ -1,0 +1,29 @@
+// Helpers for handling JSON as text, so values the gateway does not reason about pass through
+// byte for byte (big numbers, unicode escapes and key order survive; see proto/ design note).
+#ifndef AGENTGATEWAY_SERVER_JSON_TEXT_H_
+#define AGENTGATEWAY_SERVER_JSON_TEXT_H_
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace agentgateway {
+
+struct JsonMember {
+  std::string key;        // unescaped member name
+  std::string_view value; // the value's exact text inside the input
+};
+
+// Splits a JSON object text into its members. INVALID_ARGUMENT when `text` is not one
+// well-formed JSON object (trailing garbage included).
+absl::StatusOr<std::vector<JsonMember>> SplitJsonObject(std::string_view text);
+
+// `s` as a JSON string literal, quotes included.
+std::string JsonQuote(std::string_view s);
+
+}  // namespace agentgateway
+
+#endif  // AGENTGATEWAY_SERVER_JSON_TEXT_H_

@@ -1,0 +1,182 @@
+// agent-gateway: serves AgentService over gRPC and the REST shim over HTTP in one process.
+// Thin: parse flags, load config, wire the parts, wait for SIGINT/SIGTERM, shut down in order.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "gateway/http_server.h"
+#include "server/agent_service.h"
+#include "server/config.h"
+#include "server/supervisor_engine.h"
+#include "server/upstream/http_pool.h"
+
+namespace {
+
+using agentgateway::Config;
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+bool SplitHostPort(const std::string& text, std::string& host, uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = text.substr(0, colon);
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  try {
+    int p = std::stoi(text.substr(colon + 1));
+    if (p < 0 || p > 65535) return false;
+    port = static_cast<uint16_t>(p);
+  } catch (...) {
+    return false;
+  }
+  return !host.empty();
+}
+
+bool IsLoopbackUrl(const agentgateway::upstream::Url& url) {
+  return url.host == "127.0.0.1" || url.host == "localhost" || url.host == "::1" ||
+         url.host == "[::1]";
+}
+
+void PrintConfigReport(const Config& config) {
+  std::printf("config %s: OK\n  default profile: %s\n", config.source.c_str(),
+              config.default_profile.c_str());
+  for (const auto& [name, p] : config.profiles) {
+    std::printf("  profile %s: model=%s engine=%s auth=%s tools=%zu\n", name.c_str(),
+                p.model.c_str(), p.engine.c_str(), p.auth.c_str(), p.tools.size());
+    for (const auto& tool : p.tools) std::printf("    tool %s\n", tool.json.c_str());
+  }
+  std::printf("  upstream: %s\n", config.upstream.base_url.empty()
+                                      ? "(DATABRICKS_HOST or the local emulator)"
+                                      : config.upstream.base_url.c_str());
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "agent-gateway: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"agent-gateway: gRPC AgentService and REST /invocations in front of an agent"};
+  std::string config_path, check_config, upstream_flag;
+  std::string app_port = Env("DATABRICKS_APP_PORT");
+  std::string http_listen = "127.0.0.1:" + (app_port.empty() ? std::string("8000") : app_port);
+  std::string grpc_listen = "127.0.0.1:50051";
+  std::size_t http_threads = 2;
+  app.add_option("--config", config_path, "YAML config file (default: embedded profile)");
+  app.add_option("--check-config", check_config, "Validate a config file, print a report, exit");
+  app.add_option("--http-listen", http_listen, "REST listen address HOST:PORT");
+  app.add_option("--grpc-listen", grpc_listen, "gRPC listen address HOST:PORT");
+  app.add_option("--upstream", upstream_flag, "Upstream base URL (just before /responses)");
+  app.add_option("--http-threads", http_threads, "REST I/O threads");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!check_config.empty()) {
+    auto config = agentgateway::LoadConfigFile(check_config);
+    if (!config.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
+      return 1;
+    }
+    PrintConfigReport(*config);
+    return 0;
+  }
+
+  Config config;
+  if (config_path.empty()) {
+    config = agentgateway::EmbeddedDefaultConfig();
+  } else {
+    auto loaded = agentgateway::LoadConfigFile(config_path);
+    if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+    config = *std::move(loaded);
+  }
+  if (!upstream_flag.empty()) {
+    config.upstream.base_url = upstream_flag;
+  } else if (config.upstream.base_url.empty()) {
+    std::string host = Env("DATABRICKS_HOST");
+    config.upstream.base_url = host.empty() ? std::string(agentgateway::kEmulatorBaseUrl)
+                                            : agentgateway::BaseUrlFromDatabricksHost(host);
+  }
+  auto upstream_url = agentgateway::upstream::Url::Parse(config.upstream.base_url);
+  if (!upstream_url.ok()) {
+    return Fail(absl::StrCat("upstream URL '", config.upstream.base_url,
+                             "': ", upstream_url.status().message()));
+  }
+  std::string token = Env("DATABRICKS_TOKEN");
+  if (token.empty()) {
+    if (!IsLoopbackUrl(*upstream_url)) {
+      return Fail(absl::StrCat("no upstream credentials for ", upstream_url->host,
+                               ": set DATABRICKS_TOKEN"));
+    }
+    token = "local-emulator-token";  // the emulator accepts any bearer token
+  }
+
+  // Block the stop signals before any thread starts, so only sigwait below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  agentgateway::upstream::PoolOptions pool_options;
+  pool_options.threads = config.upstream.threads;
+  pool_options.max_connections_per_origin = config.upstream.max_connections;
+  pool_options.connect_timeout = config.upstream.connect_timeout;
+  pool_options.response_timeout = config.upstream.response_timeout;
+  pool_options.read_idle_timeout = config.upstream.read_idle_timeout;
+  pool_options.ca_file = config.upstream.ca_file;
+  auto pool = agentgateway::upstream::HttpPool::Create(pool_options);
+  if (!pool.ok()) return Fail(std::string(pool.status().message()));
+  auto engine = agentgateway::SupervisorEngine::Create(pool->get(), config.upstream.base_url);
+  if (!engine.ok()) return Fail(std::string(engine.status().message()));
+
+  auto shared_config = std::make_shared<const Config>(config);
+  agentgateway::AgentServiceImpl service(shared_config, engine->get(), token);
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  builder.AddListeningPort(grpc_listen, grpc::InsecureServerCredentials(), &grpc_port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
+  if (!grpc_server || grpc_port == 0) return Fail("cannot listen for gRPC on " + grpc_listen);
+
+  agentgateway::gateway::HttpServerOptions http_options;
+  if (!SplitHostPort(http_listen, http_options.listen_host, http_options.port)) {
+    return Fail("--http-listen must be HOST:PORT, not '" + http_listen + "'");
+  }
+  http_options.threads = http_threads;
+  auto http = agentgateway::gateway::HttpServer::Create(
+      http_options, grpc_server->InProcessChannel(grpc::ChannelArguments()));
+  if (!http.ok()) return Fail(std::string(http.status().message()));
+
+  std::string grpc_host = grpc_listen.substr(0, grpc_listen.rfind(':'));
+  std::string base = absl::StrCat("http://", http_options.listen_host, ":", (*http)->port());
+  const agentgateway::Profile* profile = shared_config->FindProfile("");
+  std::printf(
+      "agent-gateway %s ready\n"
+      "  chat page : %s/\n"
+      "  REST      : POST %s/invocations   (JSON, or SSE with \"stream\": true)\n"
+      "  health    : %s/health\n"
+      "  gRPC      : %s:%d  (agentgateway.v1.AgentService)\n"
+      "  upstream  : %s  (profile %s, model %s)\n",
+      AGENTGATEWAY_VERSION, base.c_str(), base.c_str(), base.c_str(), grpc_host.c_str(),
+      grpc_port, config.upstream.base_url.c_str(), shared_config->default_profile.c_str(),
+      profile ? profile->model.c_str() : "?");
+  std::fflush(stdout);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  std::printf("agent-gateway: signal %d, shutting down\n", signal_number);
+  std::fflush(stdout);
+  (*http)->Stop();
+  grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  pool->reset();
+  return 0;
+}

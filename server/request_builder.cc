@@ -1,0 +1,185 @@
+#include "server/request_builder.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/json_text.h"
+
+namespace agentgateway {
+namespace {
+
+namespace json = boost::json;
+
+const std::map<std::string, v1::ItemType, std::less<>>& ItemTypes() {
+  static const std::map<std::string, v1::ItemType, std::less<>> kTypes = {
+      {"message", v1::ITEM_TYPE_MESSAGE},
+      {"function_call", v1::ITEM_TYPE_FUNCTION_CALL},
+      {"function_call_output", v1::ITEM_TYPE_FUNCTION_CALL_OUTPUT},
+      {"reasoning", v1::ITEM_TYPE_REASONING},
+      {"mcp_approval_request", v1::ITEM_TYPE_MCP_APPROVAL_REQUEST},
+      {"mcp_approval_response", v1::ITEM_TYPE_MCP_APPROVAL_RESPONSE},
+  };
+  return kTypes;
+}
+
+constexpr std::string_view kRoles[] = {"user", "assistant", "system", "developer"};
+
+bool IsRole(std::string_view role) {
+  return std::find(std::begin(kRoles), std::end(kRoles), role) != std::end(kRoles);
+}
+
+// Top-level fields the gateway itself consumes; never sent upstream.
+bool IsGatewayOwned(std::string_view key) {
+  return key == "custom_inputs" || key == "context" || key == "databricks_options" ||
+         key == "stream" || key == "model";
+}
+
+bool IsEmptyValue(std::string_view raw) {
+  return raw == "null" || raw == "[]" || raw == "\"\"" || raw == "{}";
+}
+
+}  // namespace
+
+const std::vector<std::string> kDefaultPassThrough = {
+    "temperature", "top_p", "max_output_tokens", "tool_choice", "parallel_tool_calls",
+    "text",        "reasoning", "metadata",      "store",       "user",
+    "background"};
+
+absl::StatusOr<std::string> ItemJson(const v1::InputItem& item, int index) {
+  std::string where = absl::StrCat("input[", index, "]");
+  if (item.json().empty()) {
+    if (item.type() != v1::ITEM_TYPE_MESSAGE && item.type() != v1::ITEM_TYPE_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": `json` is empty; only plain text messages may omit it (set role and text)"));
+    }
+    if (!IsRole(item.role())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": role '", item.role(), "' is not one of user, assistant, system, developer"));
+    }
+    return absl::StrCat(R"({"type":"message","role":)", JsonQuote(item.role()),
+                        R"(,"content":)", JsonQuote(item.text()), "}");
+  }
+  boost::system::error_code ec;
+  json::value v = json::parse(item.json(), ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat(where, ": malformed JSON: ", ec.message()));
+  if (!v.is_object()) return absl::InvalidArgumentError(absl::StrCat(where, ": must be a JSON object"));
+  const json::object& obj = v.as_object();
+  std::string type = "message";
+  if (const json::value* t = obj.if_contains("type")) {
+    if (!t->is_string()) return absl::InvalidArgumentError(absl::StrCat(where, ".type: must be a string"));
+    type = std::string(t->as_string());
+  } else if (!obj.contains("role")) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": missing `type`"));
+  }
+  auto it = ItemTypes().find(type);
+  if (it == ItemTypes().end()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": unknown item type '", type,
+        "'; expected one of message, function_call, function_call_output, reasoning, "
+        "mcp_approval_request, mcp_approval_response"));
+  }
+  if (item.type() != v1::ITEM_TYPE_UNSPECIFIED && item.type() != it->second) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": typed field `type` (",
+                                                   v1::ItemType_Name(item.type()),
+                                                   ") disagrees with the item JSON ('", type, "')"));
+  }
+  if (type == "message") {
+    const json::value* role = obj.if_contains("role");
+    if (!role || !role->is_string() || !IsRole(role->as_string())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".role: must be one of user, assistant, system, developer"));
+    }
+  }
+  return item.json();
+}
+
+absl::StatusOr<std::string> ChooseModel(const v1::InvokeRequest& request,
+                                        const Profile& profile) {
+  if (request.model().empty() || profile.allowed_models.empty() ||
+      request.model() == profile.model) {
+    return profile.model;
+  }
+  if (std::find(profile.allowed_models.begin(), profile.allowed_models.end(),
+                request.model()) != profile.allowed_models.end()) {
+    return request.model();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("model '", request.model(), "' is not allowed for profile '", profile.name,
+                   "'; allowed: ", profile.model, ", ",
+                   absl::StrJoin(profile.allowed_models, ", ")));
+}
+
+absl::StatusOr<std::string> BuildUpstreamBody(const v1::InvokeRequest& request,
+                                              const Profile& profile, bool stream) {
+  if (request.input_size() == 0) {
+    return absl::InvalidArgumentError("`input` must hold at least one item");
+  }
+  absl::StatusOr<std::string> model = ChooseModel(request, profile);
+  if (!model.ok()) return model.status();
+
+  std::string body;
+  body.reserve(256 + request.ByteSizeLong() + profile.instructions.size());
+  absl::StrAppend(&body, R"({"model":)", JsonQuote(*model), R"(,"input":[)");
+  for (int i = 0; i < request.input_size(); ++i) {
+    absl::StatusOr<std::string> item = ItemJson(request.input(i), i);
+    if (!item.ok()) return item.status();
+    if (i) body.push_back(',');
+    body += *item;
+  }
+  body.push_back(']');
+  if (!profile.instructions.empty()) {
+    absl::StrAppend(&body, R"(,"instructions":)", JsonQuote(profile.instructions));
+  }
+  if (!profile.tools.empty()) {
+    body += R"(,"tools":[)";
+    for (std::size_t i = 0; i < profile.tools.size(); ++i) {
+      if (i) body.push_back(',');
+      body += profile.tools[i].json;
+    }
+    body.push_back(']');
+  }
+  if (!profile.trace_destination_json.empty()) {
+    absl::StrAppend(&body, R"(,"trace_destination":)", profile.trace_destination_json);
+  }
+
+  if (!request.extra_json().empty()) {
+    auto members = SplitJsonObject(request.extra_json());
+    if (!members.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("extra_json: ", members.status().message()));
+    }
+    const std::vector<std::string>& allow =
+        profile.pass_through.empty() ? kDefaultPassThrough : profile.pass_through;
+    for (const JsonMember& m : *members) {
+      if (IsGatewayOwned(m.key)) continue;
+      if ((m.key == "tools" || m.key == "instructions") ) {
+        if (IsEmptyValue(m.value)) continue;
+        return absl::InvalidArgumentError(absl::StrCat(
+            "`", m.key, "` is defined by the agent profile '", profile.name,
+            "'; a request may not set it"));
+      }
+      if (std::find(allow.begin(), allow.end(), m.key) == allow.end()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "field `", m.key, "` is not passed to the upstream by profile '", profile.name,
+            "' (allowed: ", absl::StrJoin(allow, ", "), ")"));
+      }
+      if ((m.key == "temperature" || m.key == "top_p") && !profile.tools.empty() &&
+          m.value != "null") {
+        return absl::InvalidArgumentError(
+            absl::StrCat("Parameter not supported when tools are provided: ", m.key));
+      }
+      if (m.key == "background" && stream && m.value == "true") {
+        return absl::InvalidArgumentError("`background` cannot be combined with streaming");
+      }
+      absl::StrAppend(&body, ",", JsonQuote(m.key), ":", std::string(m.value));
+    }
+  }
+  if (stream) body += R"(,"stream":true)";
+  body.push_back('}');
+  return body;
+}
+
+}  // namespace agentgateway

@@ -1,0 +1,160 @@
+#include "server/stream_reactor.h"
+
+#include <deque>
+
+#include "absl/synchronization/mutex.h"
+#include "server/agent_service.h"
+
+namespace agentgateway {
+
+// Everything the reactor and the engine share. The reactor pointer is used only by the thread
+// that holds the single "action" right (a write to start, or the Finish), decided under mu_,
+// and never after Finish was decided: gRPC keeps the reactor alive until Finish completes and
+// OnDone runs, and OnDone cannot run before we call Finish.
+class StreamReactor::State final : public EventSink {
+ public:
+  explicit State(StreamReactor* reactor) : reactor_(reactor) {}
+
+  bool OnEvent(EngineEvent event) override {
+    bool keep_reading;
+    {
+      absl::MutexLock lock(&mu_);
+      if (broken_ || finish_decided_) return true;  // nobody to deliver to; drain quietly
+      v1::StreamEvent& out = queue_.emplace_back();
+      out.set_sequence_number(next_sequence_++);
+      out.set_type(std::move(event.type));
+      out.set_json(std::move(event.json));
+      keep_reading = queue_.size() < kPauseAt;
+      if (!keep_reading) paused_ = true;
+    }
+    Pump();
+    return keep_reading;
+  }
+
+  void OnFinish(absl::Status status) override {
+    {
+      absl::MutexLock lock(&mu_);
+      upstream_done_ = true;
+      final_status_ = std::move(status);
+    }
+    Pump();
+  }
+
+  void SetRun(std::shared_ptr<RunHandle> run) {
+    bool cancel;
+    {
+      absl::MutexLock lock(&mu_);
+      run_ = run;
+      cancel = cancelled_;
+    }
+    if (cancel) run->Cancel();
+  }
+
+  void Cancel() {
+    std::shared_ptr<RunHandle> run;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      run = run_;
+    }
+    if (run) run->Cancel();
+  }
+
+  void WriteDone(bool ok) {
+    std::shared_ptr<RunHandle> cancel_run;
+    {
+      absl::MutexLock lock(&mu_);
+      write_in_flight_ = false;
+      if (!ok && !broken_) {
+        // The caller is gone: stop upstream, drop what is queued, finish when upstream ends.
+        broken_ = true;
+        queue_.clear();
+        cancel_run = run_;
+      }
+    }
+    if (cancel_run) cancel_run->Cancel();
+    Pump();
+  }
+
+  void FailNow(const absl::Status& status) {
+    OnFinish(status);
+  }
+
+  void ReactorGone() {
+    absl::MutexLock lock(&mu_);
+    reactor_ = nullptr;
+  }
+
+ private:
+  // Starts the next write or the Finish, whichever is due, from any thread.
+  void Pump() {
+    StreamReactor* reactor;
+    bool resume = false;
+    bool finish = false;
+    grpc::Status status;
+    std::shared_ptr<RunHandle> run;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finish_decided_ || write_in_flight_ || reactor_ == nullptr) return;
+      reactor = reactor_;
+      if (!queue_.empty()) {
+        current_ = std::move(queue_.front());
+        queue_.pop_front();
+        write_in_flight_ = true;
+        if (paused_ && queue_.size() <= kResumeAt) {
+          paused_ = false;
+          resume = true;
+          run = run_;
+        }
+      } else if (upstream_done_) {
+        finish_decided_ = true;
+        finish = true;
+        status = broken_ ? grpc::Status(grpc::StatusCode::CANCELLED, "caller went away")
+                         : ToGrpcStatus(final_status_);
+      } else {
+        return;
+      }
+    }
+    if (finish) return reactor->Finish(status);
+    reactor->StartWrite(&current_);
+    if (resume && run) run->Resume();
+  }
+
+  absl::Mutex mu_;
+  StreamReactor* reactor_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<RunHandle> run_ ABSL_GUARDED_BY(mu_);
+  std::deque<v1::StreamEvent> queue_ ABSL_GUARDED_BY(mu_);
+  // Owned by the in-flight write (write_in_flight_) between StartWrite and OnWriteDone.
+  v1::StreamEvent current_;
+  std::int64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
+  bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool upstream_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_decided_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status final_status_ ABSL_GUARDED_BY(mu_);
+};
+
+StreamReactor::StreamReactor() : state_(std::make_shared<State>(this)) {}
+StreamReactor::~StreamReactor() = default;
+
+void StreamReactor::Start(Engine& engine, const Profile& profile,
+                          const v1::InvokeRequest& request, RunContext context) {
+  auto run = engine.Stream(profile, request, std::move(context), state_);
+  if (!run.ok()) return Fail(run.status());
+  state_->SetRun(*std::move(run));
+}
+
+void StreamReactor::Fail(const absl::Status& status) { state_->FailNow(status); }
+
+void StreamReactor::OnWriteDone(bool ok) { state_->WriteDone(ok); }
+
+void StreamReactor::OnCancel() { state_->Cancel(); }
+
+void StreamReactor::OnDone() {
+  state_->ReactorGone();
+  delete this;  // gRPC is done with the call; State lives on while the engine holds it
+}
+
+}  // namespace agentgateway

@@ -1,0 +1,45 @@
+// StreamReactor: one server-streaming Stream call. Owned by gRPC: created by the service,
+// deletes itself in OnDone.
+//
+// Events arrive from the engine's thread into a bounded queue (State, shared with the engine as
+// its EventSink, so a late event after the call ended finds State alive and the reactor
+// untouched). One write is in flight at a time; the message handed to StartWrite is not
+// touched until OnWriteDone. When the queue holds kPauseAt events the engine is asked to stop
+// reading upstream; it resumes once the queue drains to kResumeAt. So per stream the gateway
+// buffers at most kPauseAt events plus those decoded from one upstream read.
+#ifndef AGENTGATEWAY_SERVER_STREAM_REACTOR_H_
+#define AGENTGATEWAY_SERVER_STREAM_REACTOR_H_
+
+#include <grpcpp/support/server_callback.h>
+
+#include <memory>
+
+#include "agentgateway/v1/agent_service.pb.h"
+#include "server/engine.h"
+
+namespace agentgateway {
+
+class StreamReactor final : public grpc::ServerWriteReactor<v1::StreamEvent> {
+ public:
+  static constexpr std::size_t kPauseAt = 64;
+  static constexpr std::size_t kResumeAt = 16;
+
+  StreamReactor();
+  ~StreamReactor() override;
+
+  void Start(Engine& engine, const Profile& profile, const v1::InvokeRequest& request,
+             RunContext context);
+  void Fail(const absl::Status& status);
+
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  class State;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace agentgateway
+
+#endif  // AGENTGATEWAY_SERVER_STREAM_REACTOR_H_

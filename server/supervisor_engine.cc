@@ -1,0 +1,361 @@
+#include "server/supervisor_engine.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cctype>
+#include <optional>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "server/request_builder.h"
+#include "server/upstream/error_mapping.h"
+#include "server/upstream/sse_decoder.h"
+
+namespace agentgateway {
+namespace {
+
+namespace json = boost::json;
+
+// Largest error body or non-streamed response we buffer.
+constexpr std::size_t kMaxErrorBody = 64 * 1024;
+constexpr std::size_t kMaxResponseBody = 32u << 20;
+
+std::string_view TrimLeft(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' ||
+                        s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  return s;
+}
+
+std::string Excerpt(std::string_view s) {
+  std::string out(s.substr(0, 120));
+  for (char& c : out) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return out;
+}
+
+bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
+  return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+                     [](char a, char b) { return std::tolower(a) == std::tolower(b); }) !=
+         haystack.end();
+}
+
+bool IsTerminal(std::string_view type) {
+  return type == "response.completed" || type == "response.failed" ||
+         type == "response.incomplete";
+}
+
+// Lets the caller cancel or resume a call that may not have been started yet.
+class CallHandle final : public RunHandle {
+ public:
+  void Set(std::shared_ptr<upstream::Call> call) {
+    bool cancel;
+    {
+      absl::MutexLock lock(&mu_);
+      call_ = call;
+      cancel = cancelled_;
+    }
+    if (cancel) call->Cancel();
+  }
+  void Cancel() override {
+    std::shared_ptr<upstream::Call> call;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      call = call_;
+    }
+    if (call) call->Cancel();
+  }
+  void Resume() override {
+    std::shared_ptr<upstream::Call> call;
+    {
+      absl::MutexLock lock(&mu_);
+      call = call_;
+    }
+    if (call) call->Resume();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::shared_ptr<upstream::Call> call_ ABSL_GUARDED_BY(mu_);
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// One streaming run. The pool calls it on the call's strand only, so no lock is needed.
+class StreamHandler final : public upstream::ResponseHandler {
+ public:
+  StreamHandler(std::shared_ptr<EventSink> sink, std::shared_ptr<CallHandle> handle)
+      : sink_(std::move(sink)), handle_(std::move(handle)) {}
+
+  void OnHead(const upstream::HttpResponseHead& head) override {
+    http_status_ = head.status;
+    if (head.status / 100 != 2) {
+      collecting_error_ = true;
+    } else if (!ContainsIgnoreCase(head.Header("content-type"), "text/event-stream")) {
+      Fail(absl::UnavailableError(absl::StrCat(
+          "upstream answered a streaming request with content-type '",
+          std::string(head.Header("content-type")), "' instead of text/event-stream")));
+    }
+  }
+
+  bool OnBody(std::string_view bytes) override {
+    if (collecting_error_) {
+      error_body_.append(bytes.substr(0, kMaxErrorBody - std::min(kMaxErrorBody, error_body_.size())));
+      return true;
+    }
+    if (failure_.has_value()) return true;
+    bool keep_reading = true;
+    decoder_.Feed(bytes, [&](upstream::SseEvent&& event) {
+      if (!HandleEvent(std::move(event))) keep_reading = false;
+    });
+    if (decoder_.overflowed()) {
+      Fail(absl::UnavailableError("upstream sent an SSE event larger than the 8 MiB limit"));
+    }
+    return keep_reading;
+  }
+
+  void OnComplete(absl::Status status) override {
+    sink_->OnFinish(FinalStatus(std::move(status)));
+    sink_.reset();
+  }
+
+ private:
+  // Returns the sink's wish to keep reading.
+  bool HandleEvent(upstream::SseEvent&& event) {
+    if (failure_.has_value()) return true;
+    std::string_view data = TrimLeft(event.data);
+    if (data == "[DONE]") {
+      done_seen_ = true;
+      return true;
+    }
+    if (data.empty() || data.front() != '{') {
+      Fail(absl::UnavailableError(
+          absl::StrCat("upstream sent a non-JSON event: ", Excerpt(data))));
+      return true;
+    }
+    std::string type = event.event;
+    if (type.empty() || type == "message") {
+      boost::system::error_code ec;
+      json::value v = json::parse(data, ec);
+      if (ec || !v.is_object()) {
+        Fail(absl::UnavailableError(
+            absl::StrCat("upstream sent malformed event JSON: ", Excerpt(data))));
+        return true;
+      }
+      if (const json::value* t = v.as_object().if_contains("type"); t && t->is_string()) {
+        type = std::string(t->as_string());
+      } else if (v.as_object().contains("error")) {
+        type = "error";
+      }
+    }
+    if (type == "error") {
+      if (!error_.has_value()) error_ = StatusFromErrorEvent(data);
+    } else if (type == "response.failed") {
+      if (!error_.has_value()) {
+        error_ = absl::UnknownError(absl::StrCat("upstream response failed: ",
+                                                 upstream::ErrorMessageFromJson(data)));
+      }
+    }
+    last_was_terminal_ = IsTerminal(type);
+    ++events_;
+    return sink_->OnEvent(EngineEvent{std::move(type), std::move(event.data)});
+  }
+
+  // Records the first protocol failure and stops the upstream call.
+  void Fail(absl::Status status) {
+    if (!failure_.has_value()) failure_ = std::move(status);
+    handle_->Cancel();
+  }
+
+  absl::Status FinalStatus(absl::Status transport) {
+    if (collecting_error_) return upstream::StatusFromHttpError(http_status_, error_body_);
+    if (failure_.has_value()) return *failure_;
+    if (!transport.ok()) {
+      if (events_ > 0 && transport.code() == absl::StatusCode::kUnavailable) {
+        return absl::UnavailableError(absl::StrCat(
+            "upstream stream broke after ", events_, " events: ", transport.message()));
+      }
+      return transport;
+    }
+    decoder_.Finish();
+    if (error_.has_value()) return *error_;
+    if (!last_was_terminal_) {
+      return absl::UnavailableError(absl::StrCat(
+          "upstream stream ended without a terminal event after ", events_,
+          " events (truncated)"));
+    }
+    return absl::OkStatus();
+  }
+
+  std::shared_ptr<EventSink> sink_;
+  std::shared_ptr<CallHandle> handle_;
+  upstream::SseDecoder decoder_;
+  int http_status_ = 0;
+  bool collecting_error_ = false;
+  std::string error_body_;
+  std::optional<absl::Status> failure_;
+  std::optional<absl::Status> error_;
+  bool last_was_terminal_ = false;
+  bool done_seen_ = false;
+  std::size_t events_ = 0;
+};
+
+std::string OutputText(const json::object& response) {
+  std::string text;
+  const json::value* output = response.if_contains("output");
+  if (!output || !output->is_array()) return text;
+  for (const json::value& item : output->as_array()) {
+    if (!item.is_object()) continue;
+    const json::value* content = item.as_object().if_contains("content");
+    if (!content || !content->is_array()) continue;
+    for (const json::value& part : content->as_array()) {
+      if (!part.is_object()) continue;
+      const json::value* type = part.as_object().if_contains("type");
+      const json::value* t = part.as_object().if_contains("text");
+      if (type && type->is_string() && type->as_string() == "output_text" && t &&
+          t->is_string()) {
+        text += t->as_string();
+      }
+    }
+  }
+  return text;
+}
+
+std::string StringField(const json::object& obj, std::string_view key) {
+  const json::value* v = obj.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+// One non-streaming run: buffers the body, then parses the Responses object.
+class InvokeHandler final : public upstream::ResponseHandler {
+ public:
+  explicit InvokeHandler(Engine::InvokeDone done) : done_(std::move(done)) {}
+
+  void OnHead(const upstream::HttpResponseHead& head) override { http_status_ = head.status; }
+
+  bool OnBody(std::string_view bytes) override {
+    std::size_t limit = http_status_ / 100 == 2 ? kMaxResponseBody : kMaxErrorBody;
+    if (body_.size() + bytes.size() > limit) {
+      too_big_ = true;
+      return true;
+    }
+    body_.append(bytes);
+    return true;
+  }
+
+  void OnComplete(absl::Status status) override {
+    auto done = std::move(done_);
+    if (!status.ok()) return done(std::move(status));
+    if (http_status_ / 100 != 2) return done(upstream::StatusFromHttpError(http_status_, body_));
+    if (too_big_) {
+      return done(absl::ResourceExhaustedError("upstream response exceeds the 32 MiB limit"));
+    }
+    boost::system::error_code ec;
+    json::value v = json::parse(body_, ec);
+    if (ec || !v.is_object()) {
+      return done(absl::UnavailableError(
+          absl::StrCat("upstream answered with a body that is not a JSON object: ",
+                       Excerpt(body_))));
+    }
+    const json::object& obj = v.as_object();
+    InvokeResult result;
+    result.id = StringField(obj, "id");
+    result.status = StringField(obj, "status");
+    result.output_text = OutputText(obj);
+    if (result.status == "failed") {
+      std::string message = upstream::ErrorMessageFromJson(body_);
+      return done(absl::UnknownError(absl::StrCat(
+          "upstream response failed", message.empty() ? "" : ": ", message)));
+    }
+    result.response_json = std::move(body_);
+    done(std::move(result));
+  }
+
+ private:
+  Engine::InvokeDone done_;
+  int http_status_ = 0;
+  std::string body_;
+  bool too_big_ = false;
+};
+
+}  // namespace
+
+absl::Status StatusFromErrorEvent(std::string_view data) {
+  std::string message = upstream::ErrorMessageFromJson(data);
+  if (message.empty()) message = Excerpt(data);
+  std::string code;
+  boost::system::error_code ec;
+  json::value v = json::parse(data, ec);
+  if (!ec && v.is_object()) {
+    const json::object& obj = v.as_object();
+    code = StringField(obj, "error_code");
+    if (code.empty()) code = StringField(obj, "code");
+    if (const json::value* e = obj.if_contains("error"); code.empty() && e && e->is_object()) {
+      code = StringField(e->as_object(), "code");
+    }
+  }
+  std::string text = absl::StrCat("upstream error", code.empty() ? "" : " (" + code + ")",
+                                  ": ", message);
+  if (code == "oauth" || code == "UNAUTHENTICATED") return absl::UnauthenticatedError(text);
+  if (code == "INVALID_PARAMETER_VALUE" || code == "BAD_REQUEST" ||
+      code == "invalid_request_error") {
+    return absl::InvalidArgumentError(text);
+  }
+  if (code == "PERMISSION_DENIED") return absl::PermissionDeniedError(text);
+  if (code == "RESOURCE_EXHAUSTED" || code == "REQUEST_LIMIT_EXCEEDED" ||
+      code == "rate_limit_exceeded") {
+    return absl::ResourceExhaustedError(text);
+  }
+  return absl::UnknownError(text);
+}
+
+absl::StatusOr<std::unique_ptr<SupervisorEngine>> SupervisorEngine::Create(
+    upstream::HttpPool* pool, std::string base_url) {
+  while (!base_url.empty() && base_url.back() == '/') base_url.pop_back();
+  absl::StatusOr<upstream::Url> url = upstream::Url::Parse(base_url + "/responses");
+  if (!url.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("upstream base URL '", base_url, "': ", url.status().message()));
+  }
+  return std::unique_ptr<SupervisorEngine>(new SupervisorEngine(pool, *std::move(url)));
+}
+
+upstream::HttpRequest SupervisorEngine::MakeRequest(std::string body, const RunContext& context,
+                                                    bool stream) const {
+  upstream::HttpRequest request;
+  request.method = "POST";
+  request.url = responses_url_;
+  request.headers.emplace_back("Authorization", "Bearer " + context.bearer_token);
+  request.headers.emplace_back("Content-Type", "application/json");
+  request.headers.emplace_back("Accept", stream ? "text/event-stream" : "application/json");
+  for (const auto& header : context.forward_headers) request.headers.push_back(header);
+  request.body = std::move(body);
+  return request;
+}
+
+absl::StatusOr<std::shared_ptr<RunHandle>> SupervisorEngine::Stream(
+    const Profile& profile, const v1::InvokeRequest& request, RunContext context,
+    std::shared_ptr<EventSink> sink) {
+  absl::StatusOr<std::string> body = BuildUpstreamBody(request, profile, /*stream=*/true);
+  if (!body.ok()) return body.status();
+  auto handle = std::make_shared<CallHandle>();
+  auto handler = std::make_shared<StreamHandler>(std::move(sink), handle);
+  handle->Set(pool_->Start(MakeRequest(*std::move(body), context, true), std::move(handler)));
+  return handle;
+}
+
+absl::StatusOr<std::shared_ptr<RunHandle>> SupervisorEngine::Invoke(
+    const Profile& profile, const v1::InvokeRequest& request, RunContext context,
+    InvokeDone done) {
+  absl::StatusOr<std::string> body = BuildUpstreamBody(request, profile, /*stream=*/false);
+  if (!body.ok()) return body.status();
+  auto handle = std::make_shared<CallHandle>();
+  auto handler = std::make_shared<InvokeHandler>(std::move(done));
+  handle->Set(pool_->Start(MakeRequest(*std::move(body), context, false), std::move(handler)));
+  return handle;
+}
+
+}  // namespace agentgateway

@@ -1,0 +1,228 @@
+#include "tests/integration/stack.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "server/upstream/sse_decoder.h"
+
+namespace agentgateway::testing {
+namespace {
+
+namespace json = boost::json;
+
+upstream::Url MustParse(const std::string& url) {
+  auto parsed = upstream::Url::Parse(url);
+  if (!parsed.ok()) {
+    ADD_FAILURE() << "bad URL " << url << ": " << parsed.status();
+    return {};
+  }
+  return *parsed;
+}
+
+}  // namespace
+
+std::unique_ptr<Stack> Stack::Start(const Config* config_in) {
+  std::unique_ptr<Stack> s(new Stack());
+  s->pki_ = MakeTestPki({"localhost"}, {"127.0.0.1"});
+  s->dir_ = std::make_unique<TempDir>();
+  EXPECT_TRUE(s->pki_.WriteFiles(s->dir_->path()).ok());
+
+  emulator::EmulatorOptions eo;
+  eo.cert_pem = s->pki_.cert_pem;
+  eo.key_pem = s->pki_.key_pem;
+  auto emu = emulator::Emulator::Create(eo);
+  if (!emu.ok()) {
+    ADD_FAILURE() << "emulator: " << emu.status();
+    return nullptr;
+  }
+  s->emulator_ = *std::move(emu);
+  s->emulator_base_ = "https://localhost:" + std::to_string(s->emulator_->port());
+
+  upstream::PoolOptions po;
+  po.ca_file = s->dir_->File("ca.pem");
+  po.threads = 2;
+  auto pool = upstream::HttpPool::Create(po);
+  if (!pool.ok()) {
+    ADD_FAILURE() << "pool: " << pool.status();
+    return nullptr;
+  }
+  s->upstream_pool_ = *std::move(pool);
+  auto client = upstream::HttpPool::Create(po);
+  s->client_pool_ = *std::move(client);
+
+  auto engine = SupervisorEngine::Create(s->upstream_pool_.get(),
+                                         s->emulator_base_ + "/ai-gateway/mlflow/v1");
+  if (!engine.ok()) {
+    ADD_FAILURE() << "engine: " << engine.status();
+    return nullptr;
+  }
+  s->engine_ = *std::move(engine);
+  auto config = std::make_shared<const Config>(config_in ? *config_in : EmbeddedDefaultConfig());
+  s->service_ = std::make_unique<AgentServiceImpl>(config, s->engine_.get(), "app-token");
+
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &grpc_port);
+  builder.RegisterService(s->service_.get());
+  s->grpc_server_ = builder.BuildAndStart();
+  if (!s->grpc_server_ || grpc_port == 0) {
+    ADD_FAILURE() << "gRPC server did not start";
+    return nullptr;
+  }
+  s->stub_ = v1::AgentService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(grpc_port), grpc::InsecureChannelCredentials()));
+
+  gateway::HttpServerOptions ho;
+  ho.port = 0;
+  ho.max_body_bytes = 1 << 20;
+  auto http = gateway::HttpServer::Create(
+      ho, s->grpc_server_->InProcessChannel(grpc::ChannelArguments()));
+  if (!http.ok()) {
+    ADD_FAILURE() << "http: " << http.status();
+    return nullptr;
+  }
+  s->http_ = *std::move(http);
+  s->gateway_url_ = "http://127.0.0.1:" + std::to_string(s->http_->port());
+  return s;
+}
+
+Stack::~Stack() {
+  // Front doors first, then the service, then the upstream side.
+  if (http_) http_->Stop();
+  if (grpc_server_) grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  client_pool_.reset();
+  upstream_pool_.reset();
+  if (emulator_) emulator_->Stop();
+}
+
+upstream::HttpPool::FetchResult Stack::Post(const std::string& path, const std::string& body,
+                                            upstream::Headers headers) {
+  upstream::HttpRequest r;
+  r.method = "POST";
+  r.url = MustParse(gateway_url_ + path);
+  r.headers = std::move(headers);
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = body;
+  auto result = client_pool_->Fetch(std::move(r));
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.ok() ? *std::move(result) : upstream::HttpPool::FetchResult{};
+}
+
+upstream::HttpPool::FetchResult Stack::Get(const std::string& path) {
+  upstream::HttpRequest r;
+  r.method = "GET";
+  r.url = MustParse(gateway_url_ + path);
+  auto result = client_pool_->Fetch(std::move(r));
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.ok() ? *std::move(result) : upstream::HttpPool::FetchResult{};
+}
+
+std::shared_ptr<upstream::Call> Stack::PostStreaming(
+    const std::string& path, const std::string& body,
+    std::shared_ptr<upstream::ResponseHandler> handler) {
+  upstream::HttpRequest r;
+  r.method = "POST";
+  r.url = MustParse(gateway_url_ + path);
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = body;
+  return client_pool_->Start(std::move(r), std::move(handler));
+}
+
+std::string Stack::EmulatorGet(const std::string& path_and_query) {
+  upstream::HttpRequest r;
+  r.method = "GET";
+  r.url = MustParse(emulator_base_ + path_and_query);
+  auto result = client_pool_->Fetch(std::move(r));
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.ok() ? result->body : std::string();
+}
+
+long long Stack::EmulatorCounter(const std::string& name) {
+  json::value stats = json::parse(EmulatorGet("/emulator/stats"));
+  const json::value* v = stats.as_object().if_contains(name);
+  return v && v->is_int64() ? v->as_int64() : (v && v->is_uint64() ? v->as_uint64() : -1);
+}
+
+bool Stack::WaitEmulatorCounter(const std::string& name, long long value, int timeout_ms) {
+  upstream::HttpRequest r;
+  r.method = "GET";
+  r.url = MustParse(emulator_base_ + "/emulator/wait?counter=" + name +
+                    "&value=" + std::to_string(value) + "&timeout_ms=" + std::to_string(timeout_ms));
+  auto result = client_pool_->Fetch(std::move(r));
+  return result.ok() && result->head.status == 200;
+}
+
+std::string Stack::LastUpstreamBody() {
+  json::value last = json::parse(EmulatorGet("/emulator/requests/last"));
+  return std::string(last.at("body").as_string());
+}
+
+std::string Stack::LastUpstreamHeader(const std::string& lowercase_name) {
+  json::value last = json::parse(EmulatorGet("/emulator/requests/last"));
+  const json::value* v = last.at("headers").as_object().if_contains(lowercase_name);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+void CollectingHandler::OnHead(const upstream::HttpResponseHead& head) {
+  std::lock_guard<std::mutex> lock(mu_);
+  head_ = head;
+  cv_.notify_all();
+}
+
+bool CollectingHandler::OnBody(std::string_view bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  body_.append(bytes);
+  cv_.notify_all();
+  return true;
+}
+
+void CollectingHandler::OnComplete(absl::Status status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  done_ = true;
+  status_ = std::move(status);
+  cv_.notify_all();
+}
+
+bool CollectingHandler::Wait(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return done_; });
+}
+
+bool CollectingHandler::WaitFor(const std::string& needle, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, timeout,
+                      [&] { return done_ || body_.find(needle) != std::string::npos; }) &&
+         body_.find(needle) != std::string::npos;
+}
+
+int CollectingHandler::status_code() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return head_.status;
+}
+
+std::string CollectingHandler::header(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::string(head_.Header(name));
+}
+
+std::string CollectingHandler::body() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return body_;
+}
+
+absl::Status CollectingHandler::status() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return status_;
+}
+
+std::vector<Frame> ParseSse(const std::string& body) {
+  std::vector<Frame> frames;
+  upstream::SseDecoder decoder;
+  decoder.Feed(body, [&](upstream::SseEvent&& e) {
+    frames.push_back(Frame{std::move(e.event), std::move(e.data)});
+  });
+  return frames;
+}
+
+}  // namespace agentgateway::testing

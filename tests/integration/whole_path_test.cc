@@ -1,0 +1,206 @@
+// The whole path over loopback, TLS to the emulator: gRPC Invoke and Stream, REST JSON and SSE
+// on /invocations and /responses, every event once and in order.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "tests/integration/stack.h"
+
+namespace agentgateway::testing {
+namespace {
+
+namespace json = boost::json;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr char kSalesQuestion[] = "How did sales do last quarter?";
+
+std::string Body(const std::string& text, bool stream) {
+  return R"({"input":[{"role":"user","content":)" + json::serialize(json::string(text)) + "}]" +
+         (stream ? R"(,"stream":true)" : "") + "}";
+}
+
+std::vector<std::string> Types(const std::vector<Frame>& frames) {
+  std::vector<std::string> types;
+  for (const Frame& f : frames) {
+    if (f.data == "[DONE]") {
+      types.push_back("[DONE]");
+      continue;
+    }
+    json::value v = json::parse(f.data);
+    const json::value* t = v.as_object().if_contains("type");
+    types.push_back(t ? std::string(t->as_string()) : "<no type>");
+  }
+  return types;
+}
+
+class WholePathTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { stack_ = Stack::Start().release(); }
+  static void TearDownTestSuite() {
+    delete stack_;
+    stack_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(stack_, nullptr); }
+
+  // The event types the emulator emits for this question, asked directly (the reference).
+  static std::vector<std::string> DirectTypes(const std::string& question) {
+    upstream::HttpRequest r;
+    r.url = *upstream::Url::Parse(stack_->emulator_base_url() + "/ai-gateway/mlflow/v1/responses");
+    r.headers = {{"Authorization", "Bearer t"}, {"Content-Type", "application/json"}};
+    const Profile* p = EmbeddedDefaultConfig().FindProfile("");
+    std::string tools;
+    for (const auto& t : p->tools) tools += (tools.empty() ? "" : ",") + t.json;
+    r.body = R"({"model":"m","stream":true,"tools":[)" + tools +
+             R"(],"input":[{"role":"user","content":)" + json::serialize(json::string(question)) +
+             "}]}";
+    auto result = stack_->client_pool().Fetch(std::move(r));
+    EXPECT_TRUE(result.ok()) << result.status();
+    return Types(ParseSse(result->body));
+  }
+
+  static Stack* stack_;
+};
+Stack* WholePathTest::stack_ = nullptr;
+
+TEST_F(WholePathTest, GrpcInvokeReturnsTheWholeAnswerAfterAToolRound) {
+  grpc::ClientContext ctx;
+  v1::InvokeRequest request;
+  auto* item = request.add_input();
+  item->set_role("user");
+  item->set_text(kSalesQuestion);
+  v1::InvokeResponse response;
+  grpc::Status status = stack_->grpc().Invoke(&ctx, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.status(), "completed");
+  EXPECT_THAT(response.output_text(), HasSubstr(kSalesQuestion));
+  json::value body = json::parse(response.response_json());
+  std::vector<std::string> item_types;
+  for (const auto& it : body.at("output").as_array()) item_types.emplace_back(it.at("type").as_string());
+  EXPECT_THAT(item_types, ElementsAre("function_call", "function_call_output", "message"));
+  // What went upstream: the profile's model and tools, the bearer token, no stream flag.
+  json::value sent = json::parse(stack_->LastUpstreamBody());
+  EXPECT_EQ(sent.at("model").as_string(), "databricks-claude-sonnet-4-5");
+  EXPECT_EQ(sent.at("tools").as_array().size(), 4u);
+  EXPECT_FALSE(sent.as_object().contains("stream"));
+  EXPECT_EQ(stack_->LastUpstreamHeader("authorization"), "Bearer app-token");
+}
+
+TEST_F(WholePathTest, GrpcStreamRelaysEveryEventOnceInOrder) {
+  std::vector<std::string> reference = DirectTypes(kSalesQuestion);
+  ASSERT_GT(reference.size(), 10u);
+
+  grpc::ClientContext ctx;
+  v1::InvokeRequest request;
+  auto* item = request.add_input();
+  item->set_role("user");
+  item->set_text(kSalesQuestion);
+  auto reader = stack_->grpc().Stream(&ctx, request);
+  v1::StreamEvent event;
+  std::vector<std::string> types;
+  long long expected_sequence = 1;
+  long long last_upstream_sequence = -1;
+  while (reader->Read(&event)) {
+    EXPECT_EQ(event.sequence_number(), expected_sequence++);
+    json::value data = json::parse(event.json());
+    EXPECT_EQ(data.at("type").as_string(), event.type());
+    if (const json::value* seq = data.as_object().if_contains("sequence_number")) {
+      EXPECT_GT(seq->to_number<long long>(), last_upstream_sequence);
+      last_upstream_sequence = seq->to_number<long long>();
+    }
+    types.push_back(event.type());
+  }
+  grpc::Status status = reader->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(types, reference);
+  EXPECT_EQ(std::count(types.begin(), types.end(), "response.created"), 2);  // one per round
+}
+
+TEST_F(WholePathTest, RestInvocationsJsonAddsCustomOutputs) {
+  auto result = stack_->Post("/invocations", Body(kSalesQuestion, false));
+  ASSERT_EQ(result.head.status, 200) << result.body;
+  json::value body = json::parse(result.body);
+  EXPECT_EQ(body.at("object").as_string(), "response");
+  EXPECT_TRUE(body.as_object().contains("custom_outputs"));
+  EXPECT_EQ(body.at("output").as_array().size(), 3u);
+}
+
+TEST_F(WholePathTest, RestInvocationsStreamUsesMlflowFraming) {
+  auto handler = std::make_shared<CollectingHandler>();
+  stack_->PostStreaming("/invocations", Body(kSalesQuestion, true), handler);
+  ASSERT_TRUE(handler->Wait());
+  ASSERT_EQ(handler->status_code(), 200);
+  EXPECT_THAT(handler->header("content-type"), HasSubstr("text/event-stream"));
+  std::string body = handler->body();
+  EXPECT_THAT(body, ::testing::Not(HasSubstr("event:")));
+  std::vector<std::string> types = Types(ParseSse(body));
+  std::vector<std::string> expected = DirectTypes(kSalesQuestion);
+  expected.push_back("[DONE]");
+  EXPECT_EQ(types, expected);
+}
+
+TEST_F(WholePathTest, RestResponsesStreamUsesOpenAiFraming) {
+  auto handler = std::make_shared<CollectingHandler>();
+  stack_->PostStreaming("/responses", Body("hello there", true), handler);
+  ASSERT_TRUE(handler->Wait());
+  ASSERT_EQ(handler->status_code(), 200);
+  std::vector<Frame> frames = ParseSse(handler->body());
+  ASSERT_GE(frames.size(), 3u);
+  for (std::size_t i = 0; i + 1 < frames.size(); ++i) {
+    json::value data = json::parse(frames[i].data);
+    EXPECT_EQ(frames[i].event, data.at("type").as_string());
+    EXPECT_TRUE(data.as_object().contains("sequence_number"));
+  }
+  EXPECT_EQ(frames.back().data, "[DONE]");
+  EXPECT_EQ(Types(frames).front(), "response.created");
+}
+
+TEST_F(WholePathTest, RestResponsesJsonAndHealthAndInfo) {
+  auto result = stack_->Post("/responses", Body("hello there", false));
+  ASSERT_EQ(result.head.status, 200) << result.body;
+  EXPECT_THAT(std::string(json::parse(result.body).at("status").as_string()), "completed");
+  auto health = stack_->Get("/health");
+  EXPECT_EQ(health.head.status, 200);
+  EXPECT_EQ(json::parse(health.body), json::parse(R"({"status":"healthy"})"));
+  auto info = stack_->Get("/agent/info");
+  ASSERT_EQ(info.head.status, 200);
+  EXPECT_EQ(json::parse(info.body).at("agent_api").as_string(), "responses");
+}
+
+TEST_F(WholePathTest, BadInputIsRefusedBeforeTheUpstream) {
+  long long before = stack_->EmulatorCounter("responses_requests");
+  auto bad_json = stack_->Post("/invocations", R"({"input": [)");
+  EXPECT_EQ(bad_json.head.status, 400);
+  EXPECT_THAT(bad_json.body, HasSubstr("detail"));
+  auto bad_item = stack_->Post("/invocations", R"({"input":[{"type":"web_search_call"}]})");
+  EXPECT_EQ(bad_item.head.status, 400);
+  EXPECT_THAT(bad_item.body, HasSubstr("web_search_call"));
+  auto temperature = stack_->Post(
+      "/invocations", R"({"input":[{"role":"user","content":"hi"}],"temperature":0.3})");
+  EXPECT_EQ(temperature.head.status, 400);
+  EXPECT_THAT(temperature.body, HasSubstr("Parameter not supported when tools are provided"));
+  auto unknown_profile = stack_->Post("/agents/nope/invocations", Body("hi", false));
+  EXPECT_EQ(unknown_profile.head.status, 404);
+  EXPECT_EQ(stack_->EmulatorCounter("responses_requests"), before);
+}
+
+TEST_F(WholePathTest, UpstreamValidationErrorKeepsTheUpstreamMessage) {
+  // The gateway passes this through; the upstream refuses ids over 64 characters.
+  std::string long_id(70, 'x');
+  std::string body = R"({"input":[{"type":"message","id":")" + long_id +
+                     R"(","role":"user","content":"hi"}]})";
+  auto result = stack_->Post("/invocations", body);
+  EXPECT_EQ(result.head.status, 400);
+  EXPECT_THAT(result.body, HasSubstr("64"));
+  grpc::ClientContext ctx;
+  v1::InvokeRequest request;
+  request.add_input()->set_json(R"({"type":"message","id":")" + long_id +
+                                R"(","role":"user","content":"hi"})");
+  v1::InvokeResponse response;
+  EXPECT_EQ(stack_->grpc().Invoke(&ctx, request, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace agentgateway::testing

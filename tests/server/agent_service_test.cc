@@ -1,0 +1,341 @@
+// AgentService over a real gRPC server on loopback, with an engine the test drives: normal
+// end, failure mid-stream, cancel, deadline, slow reader (back-pressure), shutdown, identity.
+#include "server/agent_service.h"
+
+#include <grpcpp/grpcpp.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace agentgateway {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A run the test controls. Cancel behaves like a real engine: it ends the run with CANCELLED.
+class FakeRun final : public RunHandle {
+ public:
+  explicit FakeRun(std::shared_ptr<EventSink> sink) : sink_(std::move(sink)) {}
+  void Cancel() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++cancels_;
+      cv_.notify_all();
+    }
+    Finish(absl::CancelledError("cancelled by caller"));
+  }
+  void Resume() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++resumes_;
+    cv_.notify_all();
+  }
+  bool Emit(const std::string& type, const std::string& json) {
+    return sink_->OnEvent(EngineEvent{type, json});
+  }
+  void Finish(absl::Status status) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (finished_) return;
+      finished_ = true;
+    }
+    sink_->OnFinish(std::move(status));
+  }
+  bool WaitCancelled(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return cancels_ > 0; });
+  }
+  int resumes() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return resumes_;
+  }
+
+ private:
+  std::shared_ptr<EventSink> sink_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int cancels_ = 0;
+  int resumes_ = 0;
+  bool finished_ = false;
+};
+
+class FakeEngine final : public Engine {
+ public:
+  absl::StatusOr<std::shared_ptr<RunHandle>> Stream(const Profile& profile,
+                                                    const v1::InvokeRequest& request,
+                                                    RunContext context,
+                                                    std::shared_ptr<EventSink> sink) override {
+    if (request.input_size() == 0) return absl::InvalidArgumentError("no input");
+    auto run = std::make_shared<FakeRun>(std::move(sink));
+    std::lock_guard<std::mutex> lock(mu_);
+    last_token_ = context.bearer_token;
+    last_profile_ = profile.name;
+    runs_.push_back(run);
+    cv_.notify_all();
+    return run;
+  }
+  absl::StatusOr<std::shared_ptr<RunHandle>> Invoke(const Profile& profile,
+                                                    const v1::InvokeRequest& request,
+                                                    RunContext context, InvokeDone done) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_token_ = context.bearer_token;
+    invoke_done_ = std::move(done);
+    cv_.notify_all();
+    return std::shared_ptr<RunHandle>(std::make_shared<FakeRun>(nullptr));
+  }
+  std::shared_ptr<FakeRun> WaitRun(std::size_t index) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, std::chrono::seconds(10), [&] { return runs_.size() > index; })) {
+      return nullptr;
+    }
+    return runs_[index];
+  }
+  InvokeDone WaitInvoke() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return invoke_done_ != nullptr; });
+    return std::move(invoke_done_);
+  }
+  std::string last_token() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_token_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::shared_ptr<FakeRun>> runs_;
+  InvokeDone invoke_done_;
+  std::string last_token_;
+  std::string last_profile_;
+};
+
+class AgentServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto config = std::make_shared<Config>();
+    config->default_profile = "app";
+    config->profiles["app"] = Profile{.name = "app", .model = "m"};
+    config->profiles["user"] = Profile{.name = "user", .model = "m", .auth = "user"};
+    service_ = std::make_unique<AgentServiceImpl>(config, &engine_, "app-token");
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(port, 0);
+    stub_ = v1::AgentService::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  }
+
+  static v1::InvokeRequest Hello(std::string profile = "") {
+    v1::InvokeRequest r;
+    r.set_profile(std::move(profile));
+    auto* item = r.add_input();
+    item->set_role("user");
+    item->set_text("hello");
+    return r;
+  }
+
+  FakeEngine engine_;
+  std::unique_ptr<AgentServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::AgentService::Stub> stub_;
+};
+
+TEST_F(AgentServiceTest, StreamRelaysEveryEventOnceInOrderWithSequenceNumbers) {
+  grpc::ClientContext ctx;
+  auto reader = stub_->Stream(&ctx, Hello());
+  auto run = engine_.WaitRun(0);
+  ASSERT_NE(run, nullptr);
+  std::thread producer([&] {
+    for (int i = 0; i < 100; ++i) run->Emit("response.output_text.delta", "{\"i\":" + std::to_string(i) + "}");
+    run->Emit("response.completed", "{}");
+    run->Finish(absl::OkStatus());
+  });
+  v1::StreamEvent event;
+  std::vector<v1::StreamEvent> events;
+  while (reader->Read(&event)) events.push_back(event);
+  producer.join();
+  grpc::Status status = reader->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(events.size(), 101u);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(events[i].sequence_number(), i + 1);
+    EXPECT_EQ(events[i].json(), "{\"i\":" + std::to_string(i) + "}");
+  }
+  EXPECT_EQ(events[100].type(), "response.completed");
+  EXPECT_EQ(engine_.last_token(), "app-token");
+}
+
+TEST_F(AgentServiceTest, FailureAfterEventsEndsWithNonOkStatus) {
+  grpc::ClientContext ctx;
+  auto reader = stub_->Stream(&ctx, Hello());
+  auto run = engine_.WaitRun(0);
+  run->Emit("response.created", "{}");
+  run->Finish(absl::UnavailableError("upstream stream ended without a terminal event"));
+  v1::StreamEvent event;
+  int n = 0;
+  while (reader->Read(&event)) ++n;
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(n, 1);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), HasSubstr("without a terminal event"));
+}
+
+TEST_F(AgentServiceTest, ClientCancelMidStreamCancelsTheRun) {
+  grpc::ClientContext ctx;
+  auto reader = stub_->Stream(&ctx, Hello());
+  auto run = engine_.WaitRun(0);
+  run->Emit("response.created", "{}");
+  v1::StreamEvent event;
+  ASSERT_TRUE(reader->Read(&event));
+  ctx.TryCancel();
+  EXPECT_TRUE(run->WaitCancelled(std::chrono::seconds(5)));
+  while (reader->Read(&event)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+TEST_F(AgentServiceTest, DeadlineCancelsTheRunBeforeAnyEvent) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
+  auto reader = stub_->Stream(&ctx, Hello());
+  auto run = engine_.WaitRun(0);
+  ASSERT_NE(run, nullptr);
+  EXPECT_TRUE(run->WaitCancelled(std::chrono::seconds(5)));
+  v1::StreamEvent event;
+  EXPECT_FALSE(reader->Read(&event));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+}
+
+TEST_F(AgentServiceTest, SlowReaderPausesTheRunAndEverythingStillArrives) {
+  grpc::ClientContext ctx;
+  auto reader = stub_->Stream(&ctx, Hello());
+  auto run = engine_.WaitRun(0);
+  // The client reads nothing yet: transport windows fill, then the reactor's queue, then the
+  // engine is told to pause. Bounded loop: the pause must come well before 5,000 events.
+  const std::string big(16 * 1024, 'x');
+  int sent = 0;
+  bool paused = false;
+  while (sent < 5000 && !paused) {
+    paused = !run->Emit("delta", "\"" + big + std::to_string(sent) + "\"");
+    ++sent;
+  }
+  ASSERT_TRUE(paused) << "engine never asked to pause after " << sent << " events";
+  run->Emit("response.completed", "{}");
+  run->Finish(absl::OkStatus());
+  v1::StreamEvent event;
+  int received = 0;
+  while (reader->Read(&event)) {
+    if (received < sent) EXPECT_EQ(event.json(), "\"" + big + std::to_string(received) + "\"");
+    ++received;
+  }
+  EXPECT_EQ(received, sent + 1);
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_GE(run->resumes(), 1);
+}
+
+TEST_F(AgentServiceTest, ShutdownWithAStreamOpenCancelsItsRun) {
+  grpc::ClientContext ctx;
+  auto reader = stub_->Stream(&ctx, Hello());
+  auto run = engine_.WaitRun(0);
+  ASSERT_NE(run, nullptr);
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+  EXPECT_TRUE(run->WaitCancelled(std::chrono::seconds(5)));
+  v1::StreamEvent event;
+  EXPECT_FALSE(reader->Read(&event));
+  EXPECT_FALSE(reader->Finish().ok());
+  server_.reset();
+}
+
+TEST_F(AgentServiceTest, UnknownProfileIsNotFoundAndNamesTheKnownOnes) {
+  grpc::ClientContext ctx;
+  v1::InvokeResponse response;
+  grpc::Status status = stub_->Invoke(&ctx, Hello("nope"), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("unknown agent profile 'nope'; known: app, user"));
+}
+
+TEST_F(AgentServiceTest, UserProfileWithoutForwardedTokenIsRefusedNeverRunAsTheApp) {
+  grpc::ClientContext ctx;
+  auto reader = stub_->Stream(&ctx, Hello("user"));
+  v1::StreamEvent event;
+  EXPECT_FALSE(reader->Read(&event));
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(status.error_message(), HasSubstr("X-Forwarded-Access-Token"));
+  EXPECT_THAT(status.error_message(), ::testing::Not(HasSubstr("app-token")));
+  EXPECT_EQ(engine_.last_token(), "");  // the engine was never called
+}
+
+TEST_F(AgentServiceTest, UserProfileUsesTheForwardedToken) {
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("x-forwarded-access-token", "user-token");
+  auto reader = stub_->Stream(&ctx, Hello("user"));
+  auto run = engine_.WaitRun(0);
+  ASSERT_NE(run, nullptr);
+  EXPECT_EQ(engine_.last_token(), "user-token");
+  run->Emit("response.completed", "{}");
+  run->Finish(absl::OkStatus());
+  v1::StreamEvent event;
+  while (reader->Read(&event)) {
+  }
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
+TEST_F(AgentServiceTest, EngineValidationErrorIsInvalidArgument) {
+  grpc::ClientContext ctx;
+  v1::InvokeRequest empty;
+  auto reader = stub_->Stream(&ctx, empty);
+  v1::StreamEvent event;
+  EXPECT_FALSE(reader->Read(&event));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(AgentServiceTest, InvokeReturnsTheResultFields) {
+  v1::InvokeResponse response;
+  grpc::Status status;
+  std::thread client([&] {
+    grpc::ClientContext ctx;
+    status = stub_->Invoke(&ctx, Hello(), &response);
+  });
+  auto done = engine_.WaitInvoke();
+  ASSERT_NE(done, nullptr);
+  done(InvokeResult{.response_json = R"({"id":"r1"})", .id = "r1", .status = "completed",
+                    .output_text = "hi"});
+  client.join();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.response_json(), R"({"id":"r1"})");
+  EXPECT_EQ(response.output_text(), "hi");
+}
+
+TEST_F(AgentServiceTest, InvokeErrorKeepsCodeAndMessage) {
+  grpc::Status status;
+  std::thread client([&] {
+    grpc::ClientContext ctx;
+    v1::InvokeResponse response;
+    status = stub_->Invoke(&ctx, Hello(), &response);
+  });
+  engine_.WaitInvoke()(absl::ResourceExhaustedError("slow down"));
+  client.join();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(status.error_message(), "slow down");
+}
+
+TEST_F(AgentServiceTest, AgentInfoListsProfiles) {
+  grpc::ClientContext ctx;
+  v1::AgentInfo info;
+  ASSERT_TRUE(stub_->GetAgentInfo(&ctx, v1::GetAgentInfoRequest(), &info).ok());
+  EXPECT_EQ(info.agent_api(), "responses");
+  EXPECT_EQ(info.default_profile(), "app");
+  ASSERT_EQ(info.profiles_size(), 2);
+  EXPECT_EQ(info.profiles(1).auth(), "user");
+}
+
+}  // namespace
+}  // namespace agentgateway

@@ -1,0 +1,131 @@
+#include "server/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/testing/status_matchers.h"
+
+namespace agentgateway {
+namespace {
+
+using ::agentgateway::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+TEST(ConfigTest, EmbeddedDefaultHasOneProfileWithEveryUserScopedToolType) {
+  Config config = EmbeddedDefaultConfig();
+  EXPECT_EQ(config.default_profile, "default");
+  const Profile* p = config.FindProfile("");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->model, "databricks-claude-sonnet-4-5");
+  ASSERT_EQ(p->tools.size(), 4u);
+  EXPECT_EQ(p->tools[0].type, "genie_space");
+  EXPECT_EQ(p->tools[0].json,
+            R"({"type":"genie_space","genie_space":{"id":"sales","description":"Sales figures by region and quarter"}})");
+  EXPECT_TRUE(config.upstream.base_url.empty());  // main falls back to DATABRICKS_HOST/emulator
+}
+
+TEST(ConfigTest, ParsesProfilesUpstreamAndToolsOfEveryType) {
+  auto config = ParseConfig(R"(
+upstream:
+  base_url: https://example.cloud.databricks.com/ai-gateway/mlflow/v1
+  connect_timeout_ms: 2500
+  max_connections: 8
+default_profile: analyst
+profiles:
+  analyst:
+    model: m1
+    auth: user
+    allowed_models: [m2, m3]
+    pass_through: [max_output_tokens]
+    trace_destination: {catalog_name: c, schema_name: s}
+    tools:
+      - {type: genie_space, genie_space: {id: "01ef", description: d}}
+      - {type: uc_function, uc_function: {name: cat.sch.fn}}
+      - {type: knowledge_assistant, knowledge_assistant: {knowledge_assistant_id: ka1, description: d}}
+      - {type: uc_connection, uc_connection: {name: gh, description: d}}
+  bot:
+    model: m9
+    tools:
+      - {type: app, app: {name: my-app, description: d}}
+      - {type: function, name: get_weather, parameters: {type: object, properties: {}}}
+)",
+                            "gw.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->upstream.connect_timeout, std::chrono::milliseconds(2500));
+  EXPECT_EQ(config->upstream.max_connections, 8u);
+  const Profile* analyst = config->FindProfile("");
+  ASSERT_NE(analyst, nullptr);
+  EXPECT_EQ(analyst->name, "analyst");
+  EXPECT_EQ(analyst->auth, "user");
+  EXPECT_EQ(analyst->tools.size(), 4u);
+  EXPECT_EQ(analyst->tools[0].json,
+            R"({"type":"genie_space","genie_space":{"id":"01ef","description":"d"}})");
+  EXPECT_EQ(analyst->trace_destination_json, R"({"catalog_name":"c","schema_name":"s"})");
+  EXPECT_THAT(analyst->allowed_models, ::testing::ElementsAre("m2", "m3"));
+  const Profile* bot = config->FindProfile("bot");
+  ASSERT_NE(bot, nullptr);
+  EXPECT_EQ(bot->tools[1].json,
+            R"({"type":"function","name":"get_weather","parameters":{"type":"object","properties":{}}})");
+  EXPECT_EQ(config->FindProfile("nope"), nullptr);
+}
+
+TEST(ConfigTest, ListsEveryProblemWithFileAndKey) {
+  auto config = ParseConfig(R"(
+profiles:
+  a:
+    tools:
+      - {type: genie_spaces, genie_spaces: {id: x}}
+      - {type: genie_space, genie_space: {description: no id}}
+      - {type: uc_function, uc_function: {name: not_dotted}}
+      - {type: function, name: "bad name!"}
+      - {type: uc_connection}
+    colour: blue
+)",
+                            "bad.yaml");
+  EXPECT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument,
+                               AllOf(HasSubstr("bad.yaml: profiles.a.model: required"),
+                                     HasSubstr("profiles.a.tools[0].type: unknown tool type 'genie_spaces'"),
+                                     HasSubstr("profiles.a.tools[1].genie_space.id: required"),
+                                     HasSubstr("'not_dotted' must be catalog.schema.function"),
+                                     HasSubstr("function name 'bad name!' must match"),
+                                     HasSubstr("profiles.a.tools[4].uc_connection: required"),
+                                     HasSubstr("profiles.a.colour: unknown key"))));
+}
+
+TEST(ConfigTest, MalformedYamlNamesLineAndColumn) {
+  auto config = ParseConfig("profiles:\n  a: [unclosed\n", "x.yaml");
+  EXPECT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("x.yaml: line")));
+}
+
+TEST(ConfigTest, DefaultProfileMustExistAndIsRequiredAmongSeveral) {
+  EXPECT_THAT(ParseConfig("default_profile: z\nprofiles: {a: {model: m}}\n", "c.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("default_profile: 'z' is not a profile")));
+  EXPECT_THAT(ParseConfig("profiles: {a: {model: m}, b: {model: m}}\n", "c.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("default_profile: required")));
+  EXPECT_THAT(ParseConfig("upstream: {base_url: ftp://x}\nprofiles: {a: {model: m}}\n", "c.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("must start with http:// or https://")));
+  EXPECT_THAT(ParseConfig("profiles: {a: {model: m, engine: magic, auth: root}}\n", "c.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("unknown engine 'magic'"),
+                             HasSubstr("must be app or user, not 'root'"))));
+}
+
+TEST(ConfigTest, MissingFileIsNotFound) {
+  EXPECT_THAT(LoadConfigFile("/nonexistent/gw.yaml"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/gw.yaml")));
+}
+
+TEST(ConfigTest, DatabricksHostBecomesSupervisorBaseUrl) {
+  EXPECT_EQ(BaseUrlFromDatabricksHost("adb-1.2.azuredatabricks.net"),
+            "https://adb-1.2.azuredatabricks.net/ai-gateway/mlflow/v1");
+  EXPECT_EQ(BaseUrlFromDatabricksHost("https://x.cloud.databricks.com/"),
+            "https://x.cloud.databricks.com/ai-gateway/mlflow/v1");
+  EXPECT_EQ(BaseUrlFromDatabricksHost("http://127.0.0.1:9000"),
+            "http://127.0.0.1:9000/ai-gateway/mlflow/v1");
+}
+
+}  // namespace
+}  // namespace agentgateway

@@ -1,0 +1,280 @@
+// SupervisorEngine against a scripted HttpPool: every way an upstream stream can end.
+#include "server/supervisor_engine.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/testing/status_matchers.h"
+
+namespace agentgateway {
+namespace {
+
+using ::agentgateway::testing::IsOk;
+using ::agentgateway::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class FakeCall final : public upstream::Call {
+ public:
+  void Cancel() override { ++cancels; }
+  void Resume() override { ++resumes; }
+  int cancels = 0;
+  int resumes = 0;
+};
+
+// Records the request; the test plays the response through the handler.
+class FakePool final : public upstream::HttpPool {
+ public:
+  std::shared_ptr<upstream::Call> Start(upstream::HttpRequest request,
+                                        std::shared_ptr<upstream::ResponseHandler> handler) override {
+    last_request = std::move(request);
+    this->handler = std::move(handler);
+    call = std::make_shared<FakeCall>();
+    return call;
+  }
+  absl::StatusOr<FetchResult> Fetch(upstream::HttpRequest) override {
+    return absl::UnimplementedError("not used");
+  }
+  upstream::PoolStats Stats() const override { return {}; }
+
+  void Head(int status, std::string content_type) {
+    upstream::HttpResponseHead head;
+    head.status = status;
+    head.headers.emplace_back("Content-Type", std::move(content_type));
+    handler->OnHead(head);
+  }
+
+  upstream::HttpRequest last_request;
+  std::shared_ptr<upstream::ResponseHandler> handler;
+  std::shared_ptr<FakeCall> call;
+};
+
+class RecordingSink final : public EventSink {
+ public:
+  bool OnEvent(EngineEvent event) override {
+    types.push_back(event.type);
+    data.push_back(event.json);
+    return keep_reading;
+  }
+  void OnFinish(absl::Status s) override {
+    ++finishes;
+    status = std::move(s);
+  }
+  std::vector<std::string> types;
+  std::vector<std::string> data;
+  absl::Status status = absl::InternalError("not finished");
+  int finishes = 0;
+  bool keep_reading = true;
+};
+
+std::string Sse(std::string_view type, std::string_view data) {
+  return "event: " + std::string(type) + "\ndata: " + std::string(data) + "\n\n";
+}
+std::string Typed(std::string_view type) {
+  return Sse(type, R"({"type":")" + std::string(type) + R"("})");
+}
+
+class SupervisorEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    profile_.name = "p";
+    profile_.model = "m";
+    request_.add_input()->set_json(R"({"role":"user","content":"hi"})");
+    auto engine = SupervisorEngine::Create(&pool_, "https://ws.example.com/ai-gateway/mlflow/v1/");
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = *std::move(engine);
+  }
+
+  std::shared_ptr<RunHandle> StartStream() {
+    RunContext context;
+    context.bearer_token = "tok";
+    context.forward_headers.emplace_back("traceparent", "00-abc-def-01");
+    auto run = engine_->Stream(profile_, request_, context, sink_);
+    EXPECT_TRUE(run.ok()) << run.status();
+    return run.ok() ? *run : nullptr;
+  }
+
+  FakePool pool_;
+  Profile profile_;
+  v1::InvokeRequest request_;
+  std::unique_ptr<SupervisorEngine> engine_;
+  std::shared_ptr<RecordingSink> sink_ = std::make_shared<RecordingSink>();
+};
+
+TEST_F(SupervisorEngineTest, SendsThePostToResponsesWithIdentityAndTraceHeaders) {
+  StartStream();
+  const upstream::HttpRequest& r = pool_.last_request;
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.url.scheme, "https");
+  EXPECT_EQ(r.url.host, "ws.example.com");
+  EXPECT_EQ(r.url.target, "/ai-gateway/mlflow/v1/responses");
+  EXPECT_THAT(r.headers, ::testing::Contains(std::make_pair(std::string("Authorization"),
+                                                            std::string("Bearer tok"))));
+  EXPECT_THAT(r.headers, ::testing::Contains(std::make_pair(std::string("traceparent"),
+                                                            std::string("00-abc-def-01"))));
+  EXPECT_THAT(r.body, HasSubstr(R"("stream":true)"));
+}
+
+TEST_F(SupervisorEngineTest, RelaysEveryEventInOrderAcrossSeveralResponseRounds) {
+  StartStream();
+  pool_.Head(200, "text/event-stream; charset=utf-8");
+  std::string body = Typed("response.created") + Typed("response.output_item.done") +
+                     Typed("response.completed") + Typed("response.created") +
+                     Sse("response.output_text.delta", R"({"type":"response.output_text.delta","delta":"Hi"})") +
+                     ": keep-alive comment\n\n" + Typed("response.completed") + "data: [DONE]\n\n";
+  // Deliver in awkward pieces: the decoder must not care.
+  for (std::size_t i = 0; i < body.size(); i += 7) pool_.handler->OnBody(std::string_view(body).substr(i, 7));
+  pool_.handler->OnComplete(absl::OkStatus());
+  EXPECT_THAT(sink_->types, ElementsAre("response.created", "response.output_item.done",
+                                        "response.completed", "response.created",
+                                        "response.output_text.delta", "response.completed"));
+  EXPECT_EQ(sink_->data[4], R"({"type":"response.output_text.delta","delta":"Hi"})");
+  EXPECT_THAT(sink_->status, IsOk());
+  EXPECT_EQ(sink_->finishes, 1);
+}
+
+TEST_F(SupervisorEngineTest, TypeComesFromDataWhenThereIsNoEventLine) {
+  StartStream();
+  pool_.Head(200, "text/event-stream");
+  pool_.handler->OnBody("data: {\"type\":\"response.created\"}\n\ndata: {\"type\":\"response.completed\"}\n\n");
+  pool_.handler->OnComplete(absl::OkStatus());
+  EXPECT_THAT(sink_->types, ElementsAre("response.created", "response.completed"));
+  EXPECT_THAT(sink_->status, IsOk());
+}
+
+TEST_F(SupervisorEngineTest, StreamWithoutTerminalEventIsTruncation) {
+  StartStream();
+  pool_.Head(200, "text/event-stream");
+  pool_.handler->OnBody(Typed("response.created") + Typed("response.output_text.delta"));
+  pool_.handler->OnComplete(absl::OkStatus());
+  EXPECT_EQ(sink_->types.size(), 2u);
+  EXPECT_THAT(sink_->status, StatusIs(absl::StatusCode::kUnavailable,
+                                      HasSubstr("without a terminal event after 2 events")));
+}
+
+TEST_F(SupervisorEngineTest, DoneMarkerWithoutTerminalEventIsStillTruncation) {
+  StartStream();
+  pool_.Head(200, "text/event-stream");
+  pool_.handler->OnBody(Typed("response.created") + "data: [DONE]\n\n");
+  pool_.handler->OnComplete(absl::OkStatus());
+  EXPECT_THAT(sink_->status, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("truncated")));
+}
+
+TEST_F(SupervisorEngineTest, ErrorEventFollowedByCompletedStillFails) {
+  StartStream();
+  pool_.Head(200, "text/event-stream");
+  pool_.handler->OnBody(Typed("response.created") +
+                        Sse("error", R"({"message":"tool exploded"})") +  // type only on event:
+                        Typed("response.completed"));
+  pool_.handler->OnComplete(absl::OkStatus());
+  EXPECT_THAT(sink_->types, ElementsAre("response.created", "error", "response.completed"));
+  EXPECT_THAT(sink_->status, StatusIs(absl::StatusCode::kUnknown, HasSubstr("tool exploded")));
+}
+
+TEST_F(SupervisorEngineTest, OauthErrorEventAsksTheUserToSignIn) {
+  StartStream();
+  pool_.Head(200, "text/event-stream");
+  pool_.handler->OnBody(
+      "data: {\"type\":\"error\",\"code\":\"oauth\",\"message\":\"Please login at https://x/login\"}\n\n");
+  pool_.handler->OnComplete(absl::OkStatus());
+  EXPECT_THAT(sink_->status, StatusIs(absl::StatusCode::kUnauthenticated,
+                                      HasSubstr("Please login at https://x/login")));
+}
+
+TEST_F(SupervisorEngineTest, ConnectionLostMidStreamIsUnavailableWithEventCount) {
+  StartStream();
+  pool_.Head(200, "text/event-stream");
+  pool_.handler->OnBody(Typed("response.created"));
+  pool_.handler->OnComplete(absl::UnavailableError("connection reset by peer"));
+  EXPECT_THAT(sink_->status, StatusIs(absl::StatusCode::kUnavailable,
+                                      HasSubstr("broke after 1 events: connection reset")));
+}
+
+TEST_F(SupervisorEngineTest, NonJsonEventDataStopsTheStream) {
+  StartStream();
+  pool_.Head(200, "text/event-stream");
+  pool_.handler->OnBody("data: <html>Bad gateway</html>\n\n");
+  EXPECT_EQ(pool_.call->cancels, 1);
+  pool_.handler->OnComplete(absl::CancelledError("cancelled"));
+  EXPECT_TRUE(sink_->types.empty());
+  EXPECT_THAT(sink_->status, StatusIs(absl::StatusCode::kUnavailable,
+                                      HasSubstr("non-JSON event: <html>Bad gateway</html>")));
+}
+
+TEST_F(SupervisorEngineTest, JsonAnswerToAStreamingRequestIsRefused) {
+  StartStream();
+  pool_.Head(200, "application/json");
+  pool_.handler->OnBody("{}");
+  pool_.handler->OnComplete(absl::CancelledError("cancelled"));
+  EXPECT_THAT(sink_->status,
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("instead of text/event-stream")));
+}
+
+TEST_F(SupervisorEngineTest, HttpErrorsMapWithTheUpstreamMessage) {
+  StartStream();
+  pool_.Head(429, "application/json");
+  pool_.handler->OnBody(R"({"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down"})");
+  pool_.handler->OnComplete(absl::OkStatus());
+  EXPECT_THAT(sink_->status, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("slow down")));
+}
+
+TEST_F(SupervisorEngineTest, PausesWhenTheSinkIsFullAndResumesThroughTheHandle) {
+  auto run = StartStream();
+  pool_.Head(200, "text/event-stream");
+  sink_->keep_reading = false;
+  EXPECT_FALSE(pool_.handler->OnBody(Typed("response.created")));
+  run->Resume();
+  EXPECT_EQ(pool_.call->resumes, 1);
+  run->Cancel();
+  EXPECT_EQ(pool_.call->cancels, 1);
+}
+
+TEST_F(SupervisorEngineTest, ValidationFailsBeforeAnythingIsSent) {
+  v1::InvokeRequest empty;
+  auto run = engine_->Stream(profile_, empty, RunContext{}, sink_);
+  EXPECT_THAT(run, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at least one item")));
+  EXPECT_EQ(pool_.handler, nullptr);
+}
+
+TEST_F(SupervisorEngineTest, InvokeParsesTheResponseObject) {
+  absl::StatusOr<InvokeResult> result = absl::InternalError("not called");
+  auto run = engine_->Invoke(profile_, request_, RunContext{},
+                             [&](absl::StatusOr<InvokeResult> r) { result = std::move(r); });
+  ASSERT_TRUE(run.ok());
+  EXPECT_THAT(pool_.last_request.body, ::testing::Not(HasSubstr("stream")));
+  pool_.Head(200, "application/json");
+  std::string body =
+      R"({"id":"resp_1","status":"completed","output":[{"type":"function_call"},{"type":"message","content":[{"type":"output_text","text":"Hello "},{"type":"output_text","text":"there"}]}]})";
+  pool_.handler->OnBody(body.substr(0, 10));
+  pool_.handler->OnBody(body.substr(10));
+  pool_.handler->OnComplete(absl::OkStatus());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->id, "resp_1");
+  EXPECT_EQ(result->status, "completed");
+  EXPECT_EQ(result->output_text, "Hello there");
+  EXPECT_EQ(result->response_json, body);
+}
+
+TEST_F(SupervisorEngineTest, InvokeMapsErrorsAndGarbage) {
+  absl::StatusOr<InvokeResult> result = absl::InternalError("not called");
+  auto done = [&](absl::StatusOr<InvokeResult> r) { result = std::move(r); };
+  ASSERT_TRUE(engine_->Invoke(profile_, request_, RunContext{}, done).ok());
+  pool_.Head(400, "application/json");
+  pool_.handler->OnBody(R"({"error_code":"INVALID_PARAMETER_VALUE","message":"Parameter not supported when tools are provided"})");
+  pool_.handler->OnComplete(absl::OkStatus());
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kInvalidArgument,
+                               HasSubstr("Parameter not supported when tools are provided")));
+
+  ASSERT_TRUE(engine_->Invoke(profile_, request_, RunContext{}, done).ok());
+  pool_.Head(200, "text/html");
+  pool_.handler->OnBody("<html>oops</html>");
+  pool_.handler->OnComplete(absl::OkStatus());
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("not a JSON object")));
+
+  ASSERT_TRUE(engine_->Invoke(profile_, request_, RunContext{}, done).ok());
+  pool_.handler->OnComplete(absl::DeadlineExceededError("response timeout"));
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("timeout")));
+}
+
+}  // namespace
+}  // namespace agentgateway
