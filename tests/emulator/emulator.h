@@ -1,0 +1,52 @@
+// Emulator: an in-process stand-in for the Databricks Supervisor API (POST
+// /ai-gateway/mlflow/v1/responses, JSON or SSE), with a scripted model, injectable faults and
+// inspection routes for tests. It is an emulator, not the real service; see README.md.
+//
+// Owns its io_context and `threads` io threads; each connection runs on its own strand. No Asio
+// or Beast type appears here (pimpl). Create() binds and starts serving; Stop() (also run by the
+// destructor) stops accepting, closes every connection and joins the threads.
+#ifndef AGENTGATEWAY_TESTS_EMULATOR_EMULATOR_H_
+#define AGENTGATEWAY_TESTS_EMULATOR_EMULATOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace agentgateway::emulator {
+
+struct EmulatorOptions {
+  std::string host = "127.0.0.1";  // an IP literal or "localhost"
+  uint16_t port = 0;               // 0: ephemeral, read it back with port()
+  int threads = 1;
+  std::string cert_pem;  // both set: serve HTTPS only
+  std::string key_pem;
+};
+
+class Emulator {
+ public:
+  // INVALID_ARGUMENT for a bad host or certificate, UNAVAILABLE when the port cannot be bound.
+  static absl::StatusOr<std::unique_ptr<Emulator>> Create(const EmulatorOptions& options);
+
+  ~Emulator();
+  Emulator(const Emulator&) = delete;
+  Emulator& operator=(const Emulator&) = delete;
+
+  uint16_t port() const;
+  bool tls() const;
+  // "http://127.0.0.1:PORT" or "https://...".
+  std::string BaseUrl() const;
+
+  // Idempotent; safe from any thread except the emulator's own io threads.
+  void Stop();
+
+ private:
+  struct Impl;
+  explicit Emulator(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace agentgateway::emulator
+
+#endif  // AGENTGATEWAY_TESTS_EMULATOR_EMULATOR_H_

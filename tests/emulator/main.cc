@@ -1,0 +1,85 @@
+// supervisor-emulator: serves the Supervisor API emulator until SIGINT or SIGTERM.
+//
+//   supervisor-emulator --listen HOST:PORT [--tls-cert FILE --tls-key FILE] [--threads N]
+//
+// Prints exactly one line, "supervisor-emulator listening on http(s)://HOST:PORT", once bound
+// (PORT is the real port when 0 was asked for).
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "CLI/CLI.hpp"
+#include "tests/emulator/emulator.h"
+
+namespace {
+
+bool ReadFile(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream text;
+  text << in.rdbuf();
+  out = text.str();
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Databricks Supervisor API emulator (for tests and benchmarks; not the real API)"};
+  std::string listen = "127.0.0.1:0";
+  std::string cert_file;
+  std::string key_file;
+  int threads = 1;
+  app.add_option("--listen", listen, "HOST:PORT to listen on (PORT 0: ephemeral)");
+  auto* cert = app.add_option("--tls-cert", cert_file, "PEM certificate chain: serve HTTPS");
+  auto* key = app.add_option("--tls-key", key_file, "PEM private key");
+  cert->needs(key);
+  key->needs(cert);
+  app.add_option("--threads", threads, "io threads")->check(CLI::Range(1, 256));
+  CLI11_PARSE(app, argc, argv);
+
+  agentgateway::emulator::EmulatorOptions options;
+  std::size_t colon = listen.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos) {
+    options.host = listen.substr(0, colon);
+    try {
+      port = std::stoi(listen.substr(colon + 1));
+    } catch (const std::exception&) {
+      port = -1;
+    }
+  }
+  if (port < 0 || port > 65535 || options.host.empty()) {
+    std::cerr << "--listen must be HOST:PORT, got '" << listen << "'\n";
+    return 2;
+  }
+  options.port = static_cast<uint16_t>(port);
+  options.threads = threads;
+  if (!cert_file.empty() && (!ReadFile(cert_file, options.cert_pem) ||
+                             !ReadFile(key_file, options.key_pem))) {
+    std::cerr << "cannot read --tls-cert/--tls-key\n";
+    return 2;
+  }
+
+  // Block the stop signals in every thread (the io threads inherit this mask) and wait for
+  // them here, so no handler runs on an arbitrary thread.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto emulator = agentgateway::emulator::Emulator::Create(options);
+  if (!emulator.ok()) {
+    std::cerr << "supervisor-emulator: " << emulator.status().message() << "\n";
+    return 1;
+  }
+  std::cout << "supervisor-emulator listening on " << (*emulator)->BaseUrl() << std::endl;
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  (*emulator)->Stop();
+  return 0;
+}

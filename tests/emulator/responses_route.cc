@@ -1,0 +1,176 @@
+// Router::HandleResponses: POST /ai-gateway/mlflow/v1/responses, with auth, validation,
+// faults, the scripted model, and background runs.
+#include <array>
+#include <charconv>
+#include <ctime>
+
+#include "tests/emulator/str_util.h"
+#include "boost/json/serialize.hpp"
+#include "tests/emulator/events.h"
+#include "tests/emulator/responses_model.h"
+#include "tests/emulator/router.h"
+
+namespace agentgateway::emulator {
+namespace {
+
+constexpr std::array<std::string_view, 13> kFaults = {
+    "429",        "500",   "503",   "html-502",  "reset", "truncate", "error-then-completed",
+    "error-event", "oauth", "drip", "hang",      "hang-mid", "none"};
+constexpr std::size_t kEventsBeforeCut = 3;      // reset, truncate
+constexpr std::size_t kEventsBeforeHangMid = 2;
+constexpr std::size_t kMaxBackgroundRuns = 10'000;
+constexpr int64_t kMaxDeltas = 1'000'000;
+constexpr int64_t kMaxDeltaBytes = 1 << 20;
+
+Action ErrorAction(int status, std::string_view code, std::string_view message) {
+  Action action;
+  action.reply.status = status;
+  action.reply.body = boost::json::serialize(boost::json::object{{"error_code", code},
+                                                                 {"message", message}});
+  return action;
+}
+
+int64_t HeaderInt(const HttpRequestData& request, std::string_view name, int64_t fallback,
+                  int64_t max) {
+  std::string_view text = request.Header(name);
+  int64_t value = fallback;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || value < 0) return fallback;
+  return std::min(value, max);
+}
+
+// Faults answered with a status before any model work.
+bool StatusFault(std::string_view fault, Action& action) {
+  if (fault == "429") {
+    action = ErrorAction(429, "REQUEST_LIMIT_EXCEEDED", "Rate limit exceeded for this endpoint");
+    action.reply.headers.emplace_back("Retry-After", "1");
+  } else if (fault == "500") {
+    action = ErrorAction(500, "INTERNAL_ERROR", "The server encountered an internal error");
+  } else if (fault == "503") {
+    action = ErrorAction(503, "TEMPORARILY_UNAVAILABLE", "The service is temporarily unavailable");
+  } else if (fault == "html-502") {
+    action = Action();
+    action.reply.status = 502;
+    action.reply.content_type = "text/html; charset=utf-8";
+    action.reply.body =
+        "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
+        "</h1></center><hr><center>emulated proxy</center></body></html>\n";
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// The non-stream flavour of the stream faults.
+Action NonStreamFault(std::string_view fault, std::string body) {
+  Action action;
+  action.reply.body = std::move(body);
+  if (fault == "reset") {
+    action.kind = Action::Kind::kReset;
+  } else if (fault == "hang") {
+    action.kind = Action::Kind::kHang;
+  } else if (fault == "truncate" || fault == "hang-mid") {
+    action.kind = Action::Kind::kPartialReply;
+    action.end = fault == "truncate" ? Action::End::kTruncate : Action::End::kHang;
+  } else if (fault == "oauth") {
+    action.reply.status = 403;
+    action.reply.body = boost::json::serialize(boost::json::object{
+        {"code", "oauth"},
+        {"message", "Please login to the connection to continue: "
+                    "https://emulator.invalid/explore/connections/login"}});
+  } else if (fault == "error-event" || fault == "error-then-completed") {
+    return ErrorAction(500, "INTERNAL_ERROR", "The emulator failed while running the agent");
+  }
+  return action;
+}
+
+Action StreamAction(std::string_view fault, const HttpRequestData& request, const Turn& turn,
+                    const ResponseMeta& meta) {
+  StreamOptions options;
+  options.empty_completed = request.Header("x-emulator-empty-completed") == "1";
+  options.done_marker = request.Header("x-emulator-done") == "1";
+  if (fault == "error-then-completed") options.error = StreamError::kErrorThenCompleted;
+  if (fault == "error-event") options.error = StreamError::kErrorEvent;
+  if (fault == "oauth") options.error = StreamError::kOauth;
+  Action action;
+  action.kind = Action::Kind::kStream;
+  action.frames = BuildStreamFrames(turn, meta, options);
+  action.stop_after = action.frames.size();
+  if (fault == "reset" || fault == "truncate" || fault == "hang") {
+    action.stop_after = fault == "hang" ? 0 : std::min(kEventsBeforeCut, action.frames.size());
+    action.end = fault == "reset"      ? Action::End::kReset
+                 : fault == "truncate" ? Action::End::kTruncate
+                                       : Action::End::kHang;
+  } else if (fault == "hang-mid") {
+    action.stop_after = std::min(kEventsBeforeHangMid, action.frames.size());
+    action.end = Action::End::kHang;
+  }
+  return action;
+}
+
+}  // namespace
+
+Action Router::HandleResponses(const HttpRequestData& request) {
+  stats_.Inc(Stats::kResponsesRequests);
+  {
+    absl::MutexLock lock(&mu_);
+    last_request_ = request;
+  }
+  std::string_view auth = request.Header("authorization");
+  if (auth.size() < 7 || ToLower(auth.substr(0, 7)) != "bearer " ||
+      auth.substr(7).find_first_not_of(" \t") == std::string_view::npos) {
+    return ErrorAction(401, "UNAUTHENTICATED",
+                       "Credential was not sent or was of an unsupported type for this API.");
+  }
+  absl::StatusOr<ResponsesRequest> parsed = ParseResponsesRequest(request.body);
+  if (!parsed.ok()) {
+    return ErrorAction(400, "INVALID_PARAMETER_VALUE", Cat(parsed.status().message()));
+  }
+  std::string fault(request.Header("x-emulator-fault"));
+  if (fault.empty()) fault = parsed->fault;
+  if (!fault.empty() && std::find(kFaults.begin(), kFaults.end(), fault) == kFaults.end()) {
+    return ErrorAction(400, "INVALID_PARAMETER_VALUE",
+                       Cat("Unknown emulator fault '", fault, "'"));
+  }
+  if (fault == "none") fault.clear();
+  if (!fault.empty()) stats_.AddFault(fault);
+  Action action;
+  if (StatusFault(fault, action)) return action;
+
+  uint64_t seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
+  TurnOptions options;
+  options.seq = seq;
+  options.deltas = static_cast<int>(HeaderInt(request, "x-emulator-deltas", 0, kMaxDeltas));
+  options.delta_bytes =
+      static_cast<int>(HeaderInt(request, "x-emulator-delta-bytes", 16, kMaxDeltaBytes));
+  Turn turn = RunScript(*parsed, options);
+  ResponseMeta meta{Cat("resp_", seq), parsed->model,
+                    static_cast<int64_t>(std::time(nullptr))};
+  std::chrono::milliseconds drip(
+      fault == "drip" ? HeaderInt(request, "x-emulator-drip-ms", 200, 3'600'000) : 0);
+
+  if (parsed->background) {
+    BackgroundRun run;
+    run.in_progress = boost::json::serialize(BuildResponse(turn, meta, "in_progress"));
+    boost::json::object completed = BuildResponse(turn, meta, "completed");
+    // Quirk kept from upstream: a finished background run's output echoes the input history.
+    boost::json::array output = parsed->body.at("input").get_array();
+    for (const auto& item : completed.at("output").get_array()) output.push_back(item);
+    completed["output"] = std::move(output);
+    run.completed = boost::json::serialize(completed);
+    action.reply.body = run.in_progress;
+    absl::MutexLock lock(&mu_);
+    if (background_.size() >= kMaxBackgroundRuns) background_.clear();
+    background_.emplace(meta.id, std::move(run));
+    return action;
+  }
+  if (parsed->stream) {
+    action = StreamAction(fault, request, turn, meta);
+  } else {
+    action = NonStreamFault(fault, boost::json::serialize(BuildResponse(turn, meta, "completed")));
+  }
+  action.delay = drip;
+  return action;
+}
+
+}  // namespace agentgateway::emulator

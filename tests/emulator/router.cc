@@ -1,0 +1,158 @@
+// Router: routes, inspection endpoints and background polls. The responses route itself is
+// in responses_route.cc.
+#include "tests/emulator/router.h"
+
+#include <charconv>
+
+#include "tests/emulator/str_util.h"
+#include "boost/json/serialize.hpp"
+
+namespace agentgateway::emulator {
+namespace {
+
+constexpr std::string_view kResponsesPath = "/ai-gateway/mlflow/v1/responses";
+constexpr std::chrono::milliseconds kDefaultWaitTimeout{10'000};
+
+Reply ErrorReply(int status, std::string_view code, std::string_view message) {
+  Reply reply;
+  reply.status = status;
+  reply.body = boost::json::serialize(boost::json::object{{"error_code", code},
+                                                          {"message", message}});
+  return reply;
+}
+
+Action ReplyAction(Reply reply) {
+  Action action;
+  action.reply = std::move(reply);
+  return action;
+}
+
+Action MethodNotAllowed(const HttpRequestData& request, std::string_view allow) {
+  Reply reply = ErrorReply(405, "BAD_REQUEST",
+                           Cat("Method ", request.method, " not allowed for ",
+                                        request.target));
+  reply.headers.emplace_back("Allow", std::string(allow));
+  return ReplyAction(std::move(reply));
+}
+
+std::string_view QueryParam(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    std::size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+bool ParseInt(std::string_view text, int64_t& out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+}  // namespace
+
+std::string_view HttpRequestData::Header(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lower_name) return value;
+  }
+  return {};
+}
+
+Action Router::Handle(const HttpRequestData& request) {
+  std::string_view target = request.target;
+  std::size_t question = target.find('?');
+  std::string_view path = target.substr(0, question);
+  std::string_view query =
+      question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+  bool get = request.method == "GET";
+
+  if (path.substr(0, 10) == "/emulator/") {
+    if (path == "/emulator/stats") {
+      return get ? ReplyAction(WaitReply(true)) : MethodNotAllowed(request, "GET");
+    }
+    if (path == "/emulator/requests/last") {
+      return get ? ReplyAction(LastRequestReply()) : MethodNotAllowed(request, "GET");
+    }
+    if (path == "/emulator/wait") {
+      return get ? HandleWait(query) : MethodNotAllowed(request, "GET");
+    }
+    if (path == "/emulator/reset") {
+      if (request.method != "POST") return MethodNotAllowed(request, "POST");
+      stats_.Reset();
+      return ReplyAction(WaitReply(true));
+    }
+  }
+  stats_.Inc(Stats::kRequestsTotal);
+  if (path == kResponsesPath) {
+    return request.method == "POST" ? HandleResponses(request) : MethodNotAllowed(request, "POST");
+  }
+  if (path.size() > kResponsesPath.size() + 1 && path.substr(0, kResponsesPath.size()) ==
+                                                     kResponsesPath &&
+      path[kResponsesPath.size()] == '/') {
+    return get ? HandleBackgroundPoll(path.substr(kResponsesPath.size() + 1))
+               : MethodNotAllowed(request, "GET");
+  }
+  return ReplyAction(ErrorReply(404, "ENDPOINT_NOT_FOUND",
+                                Cat("No API found for '", request.method, " ",
+                                             path, "'")));
+}
+
+Reply Router::WaitReply(bool reached) const {
+  Reply reply;
+  reply.status = reached ? 200 : 408;
+  reply.body = boost::json::serialize(stats_.ToJson());
+  return reply;
+}
+
+Reply Router::LastRequestReply() const {
+  boost::json::object out;
+  {
+    absl::MutexLock lock(&mu_);
+    boost::json::object headers;
+    for (const auto& [name, value] : last_request_.headers) headers[name] = value;
+    out = {{"method", last_request_.method},
+           {"target", last_request_.target},
+           {"headers", std::move(headers)},
+           {"body", last_request_.body}};
+  }
+  Reply reply;
+  reply.body = boost::json::serialize(out);
+  return reply;
+}
+
+Action Router::HandleWait(std::string_view query) {
+  Action action;
+  action.counter = std::string(QueryParam(query, "counter"));
+  if (!stats_.Get(action.counter).has_value()) {
+    return ReplyAction(ErrorReply(400, "INVALID_PARAMETER_VALUE",
+                                  Cat("Unknown counter '", action.counter, "'")));
+  }
+  int64_t timeout_ms = kDefaultWaitTimeout.count();
+  std::string_view timeout_text = QueryParam(query, "timeout_ms");
+  if (!ParseInt(QueryParam(query, "value"), action.value) ||
+      (!timeout_text.empty() && !ParseInt(timeout_text, timeout_ms))) {
+    return ReplyAction(ErrorReply(400, "INVALID_PARAMETER_VALUE",
+                                  "'value' and 'timeout_ms' must be integers"));
+  }
+  action.kind = Action::Kind::kWait;
+  action.delay = std::chrono::milliseconds(timeout_ms);
+  return action;
+}
+
+Action Router::HandleBackgroundPoll(std::string_view id) {
+  Reply reply;
+  absl::MutexLock lock(&mu_);
+  auto it = background_.find(id);
+  if (it == background_.end()) {
+    return ReplyAction(ErrorReply(404, "RESOURCE_DOES_NOT_EXIST",
+                                  Cat("Response '", id, "' does not exist")));
+  }
+  // Quirk kept from upstream: the first poll still says in_progress.
+  reply.body = it->second.polls++ == 0 ? it->second.in_progress : it->second.completed;
+  return ReplyAction(std::move(reply));
+}
+
+}  // namespace agentgateway::emulator

@@ -1,0 +1,97 @@
+// Router: turns one HTTP request into an Action with no socket in sight (Beast's
+// handle_request idea), so every route, fault and script is decided here and the session only
+// performs I/O.
+//
+// One Router per Emulator, shared by all sessions on all io threads: it is thread-safe.
+// Counters are atomics (Stats); the last request and the background runs are guarded by mutexes.
+#ifndef AGENTGATEWAY_TESTS_EMULATOR_ROUTER_H_
+#define AGENTGATEWAY_TESTS_EMULATOR_ROUTER_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "tests/emulator/stats.h"
+
+namespace agentgateway::emulator {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequestData {
+  std::string method;
+  std::string target;
+  HeaderList headers;  // names lowercased
+  std::string body;
+  // First value of a header (name given lowercase); empty when absent.
+  std::string_view Header(std::string_view lower_name) const;
+};
+
+struct Reply {
+  int status = 200;
+  std::string content_type = "application/json";
+  HeaderList headers;
+  std::string body;
+};
+
+struct Action {
+  enum class Kind {
+    kReply,         // send `reply` after `delay`
+    kPartialReply,  // send `reply`'s head (full Content-Length) and half its body, then `end`
+    kStream,        // SSE: head, then frames[0, stop_after) with `delay` between, then `end`
+    kReset,         // reset the connection without answering
+    kHang,          // answer nothing until the client goes away
+    kWait,          // long-poll until stats[counter] >= value, or `delay` passes
+  };
+  enum class End {
+    kComplete,  // terminal chunk, keep-alive continues
+    kReset,     // SO_LINGER 0 + close
+    kTruncate,  // terminal chunk (streams) then close
+    kHang,      // nothing more until the client goes away
+  };
+  Kind kind = Kind::kReply;
+  Reply reply;
+  std::chrono::milliseconds delay{0};
+  std::vector<std::string> frames;
+  std::size_t stop_after = 0;
+  End end = End::kComplete;
+  std::string counter;
+  int64_t value = 0;
+};
+
+class Router {
+ public:
+  Action Handle(const HttpRequestData& request);
+
+  Stats& stats() { return stats_; }
+  // Reply to a /emulator/wait: the stats (200) once reached, else 408 with the stats.
+  Reply WaitReply(bool reached) const;
+
+ private:
+  struct BackgroundRun {
+    std::string in_progress;  // serialized Responses objects
+    std::string completed;
+    int polls = 0;
+  };
+
+  Action HandleResponses(const HttpRequestData& request);
+  Action HandleBackgroundPoll(std::string_view id);
+  Action HandleWait(std::string_view query);
+  Reply LastRequestReply() const;
+
+  Stats stats_;
+  std::atomic<uint64_t> next_seq_{1};
+  mutable absl::Mutex mu_;
+  HttpRequestData last_request_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, BackgroundRun, std::less<>> background_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace agentgateway::emulator
+
+#endif  // AGENTGATEWAY_TESTS_EMULATOR_ROUTER_H_
