@@ -2,6 +2,7 @@
 #ifndef AGENTGATEWAY_SERVER_UPSTREAM_ERROR_MAPPING_H_
 #define AGENTGATEWAY_SERVER_UPSTREAM_ERROR_MAPPING_H_
 
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"

@@ -59,8 +59,13 @@ struct PoolOptions {
   std::chrono::milliseconds connect_timeout{10'000};   // resolve + TCP connect + TLS handshake
   std::chrono::milliseconds response_timeout{120'000}; // request sent -> response head
   std::chrono::milliseconds read_idle_timeout{600'000};// between body reads
-  std::string ca_file;          // empty: system default verify paths
+  std::string ca_file;          // empty: system default verify paths (unless ca_pem is set)
+  std::string ca_pem;           // trust roots given in memory (PEM); added to ca_file's
   bool verify_peer = true;      // false only for tests that say so
+  // host -> addresses (IP literals) used instead of DNS for that host, tried in order, like
+  // curl's --resolve. The URL's host still drives SNI and certificate checks. For pinning an
+  // upstream and for tests.
+  std::vector<std::pair<std::string, std::vector<std::string>>> resolve_overrides;
   std::size_t max_response_head_bytes = 64 * 1024;
   std::size_t max_buffered_body_bytes = 16 << 20;  // Fetch() only
 };
@@ -86,7 +91,10 @@ class Call {
   // Aborts the call: the connection is closed (never returned to the pool) and OnComplete
   // receives CANCELLED, unless the call already completed. Idempotent.
   virtual void Cancel() = 0;
-  // Resumes reading after OnBody returned false.
+  // Resumes reading after OnBody returned false. Ignored when the call is not paused, except
+  // that a Resume() made from inside OnBody takes effect once that OnBody returns false.
+  // A paused call keeps its connection until Resume() or Cancel(); dropping the handle does
+  // not cancel (the pool's destructor does).
   virtual void Resume() = 0;
 };
 

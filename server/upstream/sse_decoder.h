@@ -33,6 +33,7 @@ class SseDecoder {
 
   // End of stream: a final event not followed by a blank line is discarded (per the spec),
   // but reported through had_partial_event() so the caller can treat it as truncation.
+  // After overflow, Feed() ignores further input and had_partial_event() stays false.
   void Finish();
 
   bool overflowed() const { return overflowed_; }
@@ -41,6 +42,7 @@ class SseDecoder {
  private:
   void ProcessLine(std::string_view line, const Sink& sink);
   void Dispatch(const Sink& sink);
+  void SetOverflowed();
 
   std::size_t max_event_bytes_;
   std::string line_;         // bytes of the current, unterminated line
