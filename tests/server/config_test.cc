@@ -129,3 +129,18 @@ TEST(ConfigTest, DatabricksHostBecomesSupervisorBaseUrl) {
 
 }  // namespace
 }  // namespace agentgateway
+
+namespace agentgateway {
+namespace {
+
+TEST(ConfigTest, ShippedExampleConfigIsValid) {
+  auto config = LoadConfigFile(std::string(AG_SOURCE_DIR) + "/deploy/examples/gateway.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->default_profile, "analyst");
+  EXPECT_EQ(config->profiles.size(), 2u);
+  EXPECT_EQ(config->FindProfile("ops")->tools.size(), 2u);
+  EXPECT_EQ(config->upstream.read_idle_timeout, std::chrono::milliseconds(600000));
+}
+
+}  // namespace
+}  // namespace agentgateway
