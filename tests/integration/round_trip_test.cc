@@ -37,7 +37,8 @@ std::string InputArray() {
 }
 
 std::string UpstreamInput(Stack& stack) {
-  auto members = SplitJsonObject(stack.LastUpstreamBody());
+  const std::string body = stack.LastUpstreamBody();  // the members below view into it
+  auto members = SplitJsonObject(body);
   EXPECT_TRUE(members.ok()) << members.status();
   for (const JsonMember& m : *members) {
     if (m.key == "input") return std::string(m.value);

@@ -10,7 +10,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "agentgateway/v1/agent_service.grpc.pb.h"

@@ -49,7 +49,8 @@ class WholePathTest : public ::testing::Test {
     upstream::HttpRequest r;
     r.url = *upstream::Url::Parse(stack_->emulator_base_url() + "/ai-gateway/mlflow/v1/responses");
     r.headers = {{"Authorization", "Bearer t"}, {"Content-Type", "application/json"}};
-    const Profile* p = EmbeddedDefaultConfig().FindProfile("");
+    const Config config = EmbeddedDefaultConfig();
+    const Profile* p = config.FindProfile("");
     std::string tools;
     for (const auto& t : p->tools) tools += (tools.empty() ? "" : ",") + t.json;
     r.body = R"({"model":"m","stream":true,"tools":[)" + tools +
@@ -57,6 +58,7 @@ class WholePathTest : public ::testing::Test {
              "}]}";
     auto result = stack_->client_pool().Fetch(std::move(r));
     EXPECT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->head.status, 200) << result->body;
     return Types(ParseSse(result->body));
   }
 
