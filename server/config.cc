@@ -35,8 +35,9 @@ class Problems {
 };
 
 // YAML scalar -> JSON value. Quoted scalars stay strings; plain ones become booleans, null or
-// numbers when they read as such (YAML 1.2 core schema).
-json::value ScalarToJson(const YAML::Node& node) {
+// (where `numbers` is set) numbers when they read as such (YAML 1.2 core schema). Tool
+// settings are ids and names, so there an unquoted 12345 stays the string "12345".
+json::value ScalarToJson(const YAML::Node& node, bool numbers) {
   const std::string& text = node.Scalar();
   if (node.Tag() == "!") return json::string(text);
   if (text == "true" || text == "True") return true;
@@ -44,7 +45,7 @@ json::value ScalarToJson(const YAML::Node& node) {
   if (text == "null" || text == "~" || text.empty()) return nullptr;
   static const std::regex kInt("^[-+]?[0-9]+$");
   static const std::regex kFloat("^[-+]?([0-9]*\\.[0-9]+|[0-9]+\\.?[0-9]*)([eE][-+]?[0-9]+)?$");
-  if (std::regex_match(text, kInt) || std::regex_match(text, kFloat)) {
+  if (numbers && (std::regex_match(text, kInt) || std::regex_match(text, kFloat))) {
     boost::system::error_code ec;
     json::value v = json::parse(text[0] == '+' ? text.substr(1) : text, ec);
     if (!ec) return v;
@@ -52,20 +53,25 @@ json::value ScalarToJson(const YAML::Node& node) {
   return json::string(text);
 }
 
-json::value YamlToJson(const YAML::Node& node) {
+// `numbers`: whether plain numeric scalars become JSON numbers. Off for tool settings, on
+// below a `parameters` key (a function tool's JSON Schema, where `minimum: 0` is a number).
+json::value YamlToJson(const YAML::Node& node, bool numbers = true) {
   switch (node.Type()) {
     case YAML::NodeType::Map: {
       json::object obj;
-      for (const auto& kv : node) obj[kv.first.as<std::string>()] = YamlToJson(kv.second);
+      for (const auto& kv : node) {
+        std::string key = kv.first.as<std::string>();
+        obj[key] = YamlToJson(kv.second, numbers || key == "parameters");
+      }
       return obj;
     }
     case YAML::NodeType::Sequence: {
       json::array arr;
-      for (const auto& item : node) arr.push_back(YamlToJson(item));
+      for (const auto& item : node) arr.push_back(YamlToJson(item, numbers));
       return arr;
     }
     case YAML::NodeType::Scalar:
-      return ScalarToJson(node);
+      return ScalarToJson(node, numbers);
     default:
       return nullptr;
   }
@@ -142,7 +148,7 @@ void ParseTool(const YAML::Node& node, const std::string& path, Profile& profile
                                  "knowledge_assistant, uc_connection, app, function");
     return;
   }
-  json::value tool = YamlToJson(node);
+  json::value tool = YamlToJson(node, /*numbers=*/false);
   if (type == "function") {
     static const std::regex kName("^[a-zA-Z0-9_-]{1,64}$");
     std::string name = OptionalString(node, "name", path, problems);

@@ -40,7 +40,7 @@ profiles:
     pass_through: [max_output_tokens]
     trace_destination: {catalog_name: c, schema_name: s}
     tools:
-      - {type: genie_space, genie_space: {id: "01ef", description: d}}
+      - {type: genie_space, genie_space: {id: "01ef", description: d}}  # quoted: stays a string
       - {type: uc_function, uc_function: {name: cat.sch.fn}}
       - {type: knowledge_assistant, knowledge_assistant: {knowledge_assistant_id: ka1, description: d}}
       - {type: uc_connection, uc_connection: {name: gh, description: d}}
@@ -63,11 +63,39 @@ profiles:
             R"({"type":"genie_space","genie_space":{"id":"01ef","description":"d"}})");
   EXPECT_EQ(analyst->trace_destination_json, R"({"catalog_name":"c","schema_name":"s"})");
   EXPECT_THAT(analyst->allowed_models, ::testing::ElementsAre("m2", "m3"));
+  EXPECT_EQ(analyst->tools[1].json,
+            R"({"type":"uc_function","uc_function":{"name":"cat.sch.fn"}})");
+  EXPECT_EQ(analyst->tools[2].json,
+            R"({"type":"knowledge_assistant","knowledge_assistant":{"knowledge_assistant_id":"ka1","description":"d"}})");
+  EXPECT_EQ(analyst->tools[3].json,
+            R"({"type":"uc_connection","uc_connection":{"name":"gh","description":"d"}})");
   const Profile* bot = config->FindProfile("bot");
   ASSERT_NE(bot, nullptr);
+  EXPECT_EQ(bot->tools[0].json, R"({"type":"app","app":{"name":"my-app","description":"d"}})");
   EXPECT_EQ(bot->tools[1].json,
             R"({"type":"function","name":"get_weather","parameters":{"type":"object","properties":{}}})");
   EXPECT_EQ(config->FindProfile("nope"), nullptr);
+}
+
+TEST(ConfigTest, ToolIdsStayStringsButSchemaNumbersStayNumbers) {
+  auto config = ParseConfig(R"(
+profiles:
+  p:
+    model: m
+    tools:
+      - {type: genie_space, genie_space: {id: 1234567890123456789012, description: 2024}}
+      - type: function
+        name: pick
+        strict: true
+        parameters: {type: object, properties: {n: {type: integer, minimum: 0, maximum: 1.5}}}
+)",
+                            "t.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const Profile* p = config->FindProfile("");
+  EXPECT_EQ(p->tools[0].json,
+            R"({"type":"genie_space","genie_space":{"id":"1234567890123456789012","description":"2024"}})");
+  EXPECT_EQ(p->tools[1].json,
+            R"({"type":"function","name":"pick","strict":true,"parameters":{"type":"object","properties":{"n":{"type":"integer","minimum":0,"maximum":1.5E0}}}})");
 }
 
 TEST(ConfigTest, ListsEveryProblemWithFileAndKey) {
