@@ -57,31 +57,29 @@ absl::StatusOr<RunContext> AgentServiceImpl::Prepare(grpc::CallbackServerContext
   return run;
 }
 
+template <typename Reactor>
+Reactor* AgentServiceImpl::Begin(Reactor* reactor, grpc::CallbackServerContext* context,
+                                 const v1::InvokeRequest& request) {
+  const Profile* profile = nullptr;
+  absl::StatusOr<RunContext> run = Prepare(context, request, &profile);
+  if (!run.ok()) {
+    reactor->Fail(run.status());
+  } else {
+    reactor->Start(*engine_, *profile, request, *std::move(run));
+  }
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* AgentServiceImpl::Invoke(grpc::CallbackServerContext* context,
                                                    const v1::InvokeRequest* request,
                                                    v1::InvokeResponse* response) {
-  auto* reactor = new InvokeReactor(response);  // deletes itself in OnDone
-  const Profile* profile = nullptr;
-  absl::StatusOr<RunContext> run = Prepare(context, *request, &profile);
-  if (!run.ok()) {
-    reactor->Fail(run.status());
-    return reactor;
-  }
-  reactor->Start(*engine_, *profile, *request, *std::move(run));
-  return reactor;
+  // Reactors delete themselves in OnDone.
+  return Begin(new InvokeReactor(response), context, *request);
 }
 
 grpc::ServerWriteReactor<v1::StreamEvent>* AgentServiceImpl::Stream(
     grpc::CallbackServerContext* context, const v1::InvokeRequest* request) {
-  auto* reactor = new StreamReactor();  // deletes itself in OnDone
-  const Profile* profile = nullptr;
-  absl::StatusOr<RunContext> run = Prepare(context, *request, &profile);
-  if (!run.ok()) {
-    reactor->Fail(run.status());
-    return reactor;
-  }
-  reactor->Start(*engine_, *profile, *request, *std::move(run));
-  return reactor;
+  return Begin(new StreamReactor(), context, *request);
 }
 
 grpc::ServerUnaryReactor* AgentServiceImpl::GetAgentInfo(grpc::CallbackServerContext* context,

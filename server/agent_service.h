@@ -32,6 +32,10 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
   absl::StatusOr<RunContext> Prepare(grpc::CallbackServerContext* context,
                                      const v1::InvokeRequest& request,
                                      const Profile** profile) const;
+  // Prepares the call and starts the reactor, or makes it fail with the reason.
+  template <typename Reactor>
+  Reactor* Begin(Reactor* reactor, grpc::CallbackServerContext* context,
+                 const v1::InvokeRequest& request);
 
   std::shared_ptr<const Config> config_;
   Engine* engine_;

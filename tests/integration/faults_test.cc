@@ -25,26 +25,13 @@ std::string Question(const std::string& fault) {
   return "Tell me about sales [[fault:" + fault + "]]";
 }
 
-class FaultsTest : public ::testing::TestWithParam<FaultCase> {
- protected:
-  static void SetUpTestSuite() { stack_ = Stack::Start().release(); }
-  static void TearDownTestSuite() {
-    delete stack_;
-    stack_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(stack_, nullptr); }
-  static Stack* stack_;
-};
-Stack* FaultsTest::stack_ = nullptr;
+using FaultsTest = SharedStackTest<::testing::TestWithParam<FaultCase>>;
 
 TEST_P(FaultsTest, GrpcStreamEndsWithTheMappedStatus) {
   const FaultCase& c = GetParam();
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  v1::InvokeRequest request;
-  auto* item = request.add_input();
-  item->set_role("user");
-  item->set_text(Question(c.fault));
+  v1::InvokeRequest request = TextRequest(Question(c.fault));
   auto reader = stack_->grpc().Stream(&ctx, request);
   v1::StreamEvent event;
   int events = 0;
@@ -100,16 +87,13 @@ INSTANTIATE_TEST_SUITE_P(
       return "fault_" + name;
     });
 
-class CancellationTest : public FaultsTest {};
+using CancellationTest = SharedStackTest<::testing::Test>;
 
 TEST_F(CancellationTest, GrpcDeadlineClosesTheUpstreamRequest) {
   long long closed = stack_->EmulatorCounter("streams_client_closed");
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
-  v1::InvokeRequest request;
-  auto* item = request.add_input();
-  item->set_role("user");
-  item->set_text(Question("hang"));
+  v1::InvokeRequest request = TextRequest(Question("hang"));
   auto reader = stack_->grpc().Stream(&ctx, request);
   v1::StreamEvent event;
   EXPECT_FALSE(reader->Read(&event));
@@ -120,10 +104,7 @@ TEST_F(CancellationTest, GrpcDeadlineClosesTheUpstreamRequest) {
 TEST_F(CancellationTest, GrpcCancelMidStreamClosesTheUpstreamRequest) {
   long long closed = stack_->EmulatorCounter("streams_client_closed");
   grpc::ClientContext ctx;
-  v1::InvokeRequest request;
-  auto* item = request.add_input();
-  item->set_role("user");
-  item->set_text(Question("hang-mid"));
+  v1::InvokeRequest request = TextRequest(Question("hang-mid"));
   auto reader = stack_->grpc().Stream(&ctx, request);
   v1::StreamEvent event;
   ASSERT_TRUE(reader->Read(&event));
@@ -150,10 +131,7 @@ TEST_F(CancellationTest, GrpcCancelDuringNonStreamingCallClosesTheUpstreamReques
   long long closed = stack_->EmulatorCounter("streams_client_closed");
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
-  v1::InvokeRequest request;
-  auto* item = request.add_input();
-  item->set_role("user");
-  item->set_text(Question("hang"));
+  v1::InvokeRequest request = TextRequest(Question("hang"));
   v1::InvokeResponse response;
   EXPECT_EQ(stack_->grpc().Invoke(&ctx, request, &response).error_code(),
             grpc::StatusCode::DEADLINE_EXCEEDED);

@@ -46,17 +46,7 @@ std::string UpstreamInput(Stack& stack) {
   return "";
 }
 
-class RoundTripTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { stack_ = Stack::Start().release(); }
-  static void TearDownTestSuite() {
-    delete stack_;
-    stack_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(stack_, nullptr); }
-  static Stack* stack_;
-};
-Stack* RoundTripTest::stack_ = nullptr;
+using RoundTripTest = SharedStackTest<::testing::Test>;
 
 TEST_F(RoundTripTest, RestItemsReachTheUpstreamByteForByte) {
   std::string body = R"({"input":)" + InputArray() +

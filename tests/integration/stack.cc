@@ -216,6 +216,15 @@ absl::Status CollectingHandler::status() {
   return status_;
 }
 
+v1::InvokeRequest TextRequest(const std::string& text) {
+  v1::InvokeRequest request;
+  v1::InputItem* item = request.add_input();
+  item->set_type(v1::ITEM_TYPE_MESSAGE);
+  item->set_role("user");
+  item->set_text(text);
+  return request;
+}
+
 std::vector<Frame> ParseSse(const std::string& body) {
   std::vector<Frame> frames;
   upstream::SseDecoder decoder;

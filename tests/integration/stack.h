@@ -9,6 +9,7 @@
 #define AGENTGATEWAY_TESTS_INTEGRATION_STACK_H_
 
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <condition_variable>
 #include <memory>
@@ -96,6 +97,23 @@ class CollectingHandler final : public upstream::ResponseHandler {
   bool done_ = false;
   absl::Status status_;
 };
+
+// A gtest fixture base sharing one Stack per test suite (Base: ::testing::Test or
+// ::testing::TestWithParam<T>).
+template <typename Base>
+class SharedStackTest : public Base {
+ protected:
+  static void SetUpTestSuite() { stack_ = Stack::Start().release(); }
+  static void TearDownTestSuite() {
+    delete stack_;
+    stack_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(stack_, nullptr); }
+  static inline Stack* stack_ = nullptr;
+};
+
+// A request holding one user text message (typed fields, no JSON).
+v1::InvokeRequest TextRequest(const std::string& text);
 
 // Parses an SSE body into (event, data) frames, for assertions.
 struct Frame {

@@ -35,15 +35,8 @@ std::vector<std::string> Types(const std::vector<Frame>& frames) {
   return types;
 }
 
-class WholePathTest : public ::testing::Test {
+class WholePathTest : public SharedStackTest<::testing::Test> {
  protected:
-  static void SetUpTestSuite() { stack_ = Stack::Start().release(); }
-  static void TearDownTestSuite() {
-    delete stack_;
-    stack_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(stack_, nullptr); }
-
   // The event types the emulator emits for this question, asked directly (the reference).
   static std::vector<std::string> DirectTypes(const std::string& question) {
     upstream::HttpRequest r;
@@ -61,17 +54,11 @@ class WholePathTest : public ::testing::Test {
     EXPECT_EQ(result->head.status, 200) << result->body;
     return Types(ParseSse(result->body));
   }
-
-  static Stack* stack_;
 };
-Stack* WholePathTest::stack_ = nullptr;
 
 TEST_F(WholePathTest, GrpcInvokeReturnsTheWholeAnswerAfterAToolRound) {
   grpc::ClientContext ctx;
-  v1::InvokeRequest request;
-  auto* item = request.add_input();
-  item->set_role("user");
-  item->set_text(kSalesQuestion);
+  v1::InvokeRequest request = TextRequest(kSalesQuestion);
   v1::InvokeResponse response;
   grpc::Status status = stack_->grpc().Invoke(&ctx, request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
@@ -94,10 +81,7 @@ TEST_F(WholePathTest, GrpcStreamRelaysEveryEventOnceInOrder) {
   ASSERT_GT(reference.size(), 10u);
 
   grpc::ClientContext ctx;
-  v1::InvokeRequest request;
-  auto* item = request.add_input();
-  item->set_role("user");
-  item->set_text(kSalesQuestion);
+  v1::InvokeRequest request = TextRequest(kSalesQuestion);
   auto reader = stack_->grpc().Stream(&ctx, request);
   v1::StreamEvent event;
   std::vector<std::string> types;
