@@ -1,0 +1,132 @@
+// HttpServer: the io_context and its threads, the listener (accept loop on its own strand),
+// and the orderly Stop: stop accepting, close sessions, cancel calls and wait for their last
+// callbacks, then let the io threads drain and join them.
+#include "gateway/http_server.h"
+
+#include <atomic>
+#include <future>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <grpcpp/channel.h>
+
+#include "gateway/text.h"
+#include "absl/synchronization/mutex.h"
+#include "gateway/http_session.h"
+#include "gateway/rpc_calls.h"
+
+namespace agentgateway::gateway {
+namespace {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+constexpr absl::Duration kCallDrainTimeout = absl::Seconds(10);
+
+}  // namespace
+
+struct HttpServer::Impl {
+  explicit Impl(const HttpServerOptions& options)
+      : ioc(static_cast<int>(std::max<std::size_t>(1, options.threads))),
+        acceptor(net::make_strand(ioc)) {}
+
+  void DoAccept() {
+    acceptor.async_accept(net::make_strand(ioc), [this](boost::system::error_code ec,
+                                                        tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+      // Other accept errors (e.g. too many open files) drop that connection and go on.
+      if (!ec) StartHttpSession(std::move(socket), &env);
+      DoAccept();
+    });
+  }
+
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::AgentService::Stub> stub;
+  RpcTracker tracker;
+  SessionRegistry registry;
+  SessionEnv env;
+  net::io_context ioc;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  tcp::acceptor acceptor;
+  uint16_t port = 0;
+  std::vector<std::thread> threads;
+  absl::Mutex stop_mu;
+  bool stopped ABSL_GUARDED_BY(stop_mu) = false;
+};
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
+    const HttpServerOptions& options, std::shared_ptr<grpc::Channel> channel) {
+  if (channel == nullptr) return absl::InvalidArgumentError("HttpServer needs a gRPC channel");
+  auto impl = std::make_unique<Impl>(options);
+  boost::system::error_code ec;
+  net::ip::address address = net::ip::make_address(options.listen_host, ec);
+  if (ec) {
+    tcp::resolver resolver(impl->ioc);
+    auto results = resolver.resolve(options.listen_host, "", ec);
+    if (ec || results.empty()) {
+      return absl::InvalidArgumentError(
+          Cat("cannot resolve listen host '", options.listen_host, "'"));
+    }
+    address = results.begin()->endpoint().address();
+  }
+  tcp::endpoint endpoint(address, options.port);
+  auto fail = [&](std::string_view what) {
+    return absl::UnavailableError(Cat(what, " ", address.to_string(), ":", options.port,
+                                               ": ", ec.message()));
+  };
+  if (impl->acceptor.open(endpoint.protocol(), ec); ec) return fail("open");
+  if (impl->acceptor.set_option(net::socket_base::reuse_address(true), ec); ec) return fail("set");
+  if (impl->acceptor.bind(endpoint, ec); ec) return fail("bind");
+  if (impl->acceptor.listen(net::socket_base::max_listen_connections, ec); ec) return fail("listen");
+  impl->port = impl->acceptor.local_endpoint(ec).port();
+
+  impl->channel = std::move(channel);
+  impl->stub = v1::AgentService::NewStub(impl->channel);
+  impl->env.options = options;
+  impl->env.stub = impl->stub.get();
+  impl->env.tracker = &impl->tracker;
+  impl->env.registry = &impl->registry;
+  impl->work.emplace(impl->ioc.get_executor());
+  impl->DoAccept();
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, options.threads); ++i) {
+    impl->threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+uint16_t HttpServer::port() const { return impl_->port; }
+
+void HttpServer::Stop() {
+  {
+    absl::MutexLock lock(&impl_->stop_mu);
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+  }
+  std::promise<void> closed;
+  net::post(impl_->acceptor.get_executor(), [this, &closed] {
+    boost::system::error_code ignored;  // closing an acceptor only fails when already closed
+    impl_->acceptor.close(ignored);
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  impl_->registry.ShutdownAll();
+  // Sessions posted TryCancel already; this also covers calls whose session is gone, and waits
+  // for each call's last callback so none posts to a destroyed io_context.
+  impl_->tracker.CancelAllAndWait(kCallDrainTimeout);
+  impl_->work.reset();
+  for (std::thread& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+}  // namespace agentgateway::gateway

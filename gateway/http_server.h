@@ -1,0 +1,57 @@
+// The REST shim's HTTP/1.1 server: POST /invocations, /responses, /agents/{name}/invocations
+// (JSON or SSE), GET /health, /agent/info and the chat page at /, all served by calling
+// AgentService through a grpc::Channel (in production an in-process channel).
+//
+// Owns an io_context run by `threads` threads, the listener and, through them, one session per
+// connection. Beast stays out of this header (pimpl).
+#ifndef AGENTGATEWAY_GATEWAY_HTTP_SERVER_H_
+#define AGENTGATEWAY_GATEWAY_HTTP_SERVER_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace grpc {
+class Channel;
+}  // namespace grpc
+
+namespace agentgateway::gateway {
+
+struct HttpServerOptions {
+  std::string listen_host = "127.0.0.1";
+  uint16_t port = 8000;  // 0 = ephemeral
+  std::size_t threads = 2;
+  std::size_t max_body_bytes = 4 << 20;  // larger -> 413
+  std::chrono::milliseconds read_timeout{60'000};
+  std::string default_profile_hint;  // informational; the service picks the default profile
+};
+
+class HttpServer {
+ public:
+  // Binds and starts serving; errors: INVALID_ARGUMENT (bad host), UNAVAILABLE (bind/listen).
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Create(const HttpServerOptions& options,
+                                                            std::shared_ptr<grpc::Channel> channel);
+
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+  ~HttpServer();  // Stop()
+
+  uint16_t port() const;  // the bound port
+
+  // Stops accepting, closes idle sessions, cancels open streams and calls, joins the threads.
+  // Idempotent. Must not be called from an io thread or a gRPC callback.
+  void Stop();
+
+ private:
+  struct Impl;
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace agentgateway::gateway
+
+#endif  // AGENTGATEWAY_GATEWAY_HTTP_SERVER_H_

@@ -1,0 +1,436 @@
+// HttpSession: one per connection, all handlers on the connection's strand. Reads a request
+// (header first, so size limits apply before the body arrives), routes it without I/O, and
+// either answers at once or calls AgentService; for streams it acts as the SSE stream's sink.
+// While a call is in flight it keeps one read pending on the socket so that a client that goes
+// away cancels the call (and, through it, the upstream).
+#include "gateway/http_session.h"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "absl/strings/ascii.h"
+#include "gateway/text.h"
+#include "gateway/router.h"
+#include "gateway/sse_stream.h"
+
+namespace agentgateway::gateway {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+constexpr std::size_t kHeaderLimit = 8 * 1024;
+// Bytes a client may send while its call runs (pipelining) before we stop watching the socket.
+constexpr std::size_t kMaxPipelinedBytes = 64 * 1024;
+constexpr std::size_t kWatchReadSize = 4096;
+
+}  // namespace
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket&& socket, const SessionEnv* env) : stream_(std::move(socket)), env_(env) {}
+  ~HttpSession() { env_->registry->Remove(this); }
+
+  void Run() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+  }
+  void Shutdown() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->OnShutdown(); });
+  }
+  net::any_io_executor executor() { return stream_.get_executor(); }
+
+  // StreamSink entry points, on the strand.
+  void StreamWrite(std::string data, std::function<void(bool)> done);
+  void StreamEnd(std::string data);
+  void StreamFail(HttpResponse response) { OnCallResponse(std::move(response)); }
+  // A unary call's answer (or a stream that failed before its first event), on the strand.
+  void OnCallResponse(HttpResponse response);
+  void StreamAbort() { Close(); }
+
+ private:
+  void DoRead();
+  void OnReadHeader(beast::error_code ec);
+  void OnReadBody(beast::error_code ec);
+  void Dispatch(HttpRequest request);
+  void StartRpc(RpcPlan plan);
+  void SendResponse(HttpResponse response, bool close);
+  void OnWrite(bool close, beast::error_code ec);
+  void Continue();
+  void DoWatch();
+  void OnWatch(beast::error_code ec, std::size_t n);
+  void WithHead(std::function<void(bool)> next);
+  void WriteChunk(std::string data, std::function<void(bool)> done);
+  void OnShutdown();
+  void Close();
+
+  beast::tcp_stream stream_;
+  const SessionEnv* env_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string target_;
+  std::string request_id_;
+  bool keep_alive_ = true;
+  bool http10_ = false;  // HTTP/1.0 has no chunked encoding: SSE is close-delimited
+  bool closed_ = false;
+  bool stopping_ = false;
+  // Call in flight (unary or stream): cancelled when the client goes away or on Stop.
+  std::shared_ptr<grpc::ClientContext> rpc_context_;
+  bool client_gone_ = false;
+  bool watching_ = false;          // a watch read is pending
+  bool resume_after_watch_ = false;  // the call is over: read the next request once it returns
+  // SSE response state; the head and serializer must live until the header write completes.
+  std::unique_ptr<http::response<http::empty_body>> sse_head_;
+  std::unique_ptr<http::response_serializer<http::empty_body>> sse_serializer_;
+  bool head_sent_ = false;
+  std::string chunk_;  // the chunk being written: untouched until its write completes
+  // A stream write that makes no progress for read_timeout closes the connection (a client
+  // that stopped reading would otherwise hold the upstream open forever).
+  net::steady_timer write_timer_{stream_.get_executor()};
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+};
+
+namespace {
+
+// Thread-safe bridge from SseStream (gRPC threads) to the session's strand. Holds the session
+// weakly: a late event for a session that is gone reports a failed write, which cancels the call.
+class SessionSink : public StreamSink {
+ public:
+  explicit SessionSink(const std::shared_ptr<HttpSession>& session)
+      : session_(session), executor_(session->executor()) {}
+
+  void Write(std::string data, std::function<void(bool)> done) override {
+    net::post(executor_, [weak = session_, data = std::move(data), done = std::move(done)]() mutable {
+      if (auto s = weak.lock()) {
+        s->StreamWrite(std::move(data), std::move(done));
+      } else {
+        done(false);
+      }
+    });
+  }
+  void End(std::string data) override {
+    net::post(executor_, [weak = session_, data = std::move(data)]() mutable {
+      if (auto s = weak.lock()) s->StreamEnd(std::move(data));
+    });
+  }
+  void Fail(HttpResponse response) override {
+    net::post(executor_, [weak = session_, response = std::move(response)]() mutable {
+      if (auto s = weak.lock()) s->StreamFail(std::move(response));
+    });
+  }
+  void Abort() override {
+    net::post(executor_, [weak = session_] {
+      if (auto s = weak.lock()) s->StreamAbort();
+    });
+  }
+
+ private:
+  std::weak_ptr<HttpSession> session_;
+  net::any_io_executor executor_;
+};
+
+HttpRequest ToHttpRequest(const http::request<http::string_body>& req) {
+  HttpRequest out;
+  out.method = std::string(req.method_string());
+  out.target = std::string(req.target());
+  for (const auto& field : req) {
+    std::string name(field.name_string());
+    for (char& c : name) c = absl::ascii_tolower(static_cast<unsigned char>(c));
+    out.headers.emplace_back(std::move(name), std::string(field.value()));
+  }
+  out.body = req.body();
+  return out;
+}
+
+}  // namespace
+
+void HttpSession::DoRead() {
+  if (stopping_ || closed_) return Close();
+  parser_.emplace();
+  parser_->header_limit(kHeaderLimit);
+  parser_->body_limit(env_->options.max_body_bytes);
+  rpc_context_.reset();
+  client_gone_ = false;
+  head_sent_ = false;
+  stream_.expires_after(env_->options.read_timeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            self->OnReadHeader(ec);
+                          });
+}
+
+void HttpSession::OnReadHeader(beast::error_code ec) {
+  request_id_.clear();
+  if (ec == http::error::header_limit) {
+    return SendResponse(EarlyError("", 431, "request header fields too large"), true);
+  }
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout) return Close();
+  if (ec == http::error::body_limit) {  // Beast checks Content-Length when the header completes
+    return SendResponse(
+        EarlyError(std::string(parser_->get().target()),
+                   413, Cat("request body exceeds ", env_->options.max_body_bytes, " bytes")),
+        true);
+  }
+  if (ec) {
+    if (&ec.category() == &http::make_error_code(http::error::bad_target).category()) {
+      // A malformed request line or header.
+      return SendResponse(EarlyError("", 400, Cat("bad request: ", ec.message())), true);
+    }
+    return Close();
+  }
+  const auto& req = parser_->get();
+  target_ = std::string(req.target());
+  if (auto length = parser_->content_length(); length && *length > env_->options.max_body_bytes) {
+    return SendResponse(
+        EarlyError(target_, 413,
+                   Cat("request body exceeds ", env_->options.max_body_bytes, " bytes")),
+        true);
+  }
+  auto read_body = [self = shared_from_this()] {
+    http::async_read(self->stream_, self->buffer_, *self->parser_,
+                     [self](beast::error_code ec, std::size_t) { self->OnReadBody(ec); });
+  };
+  if (beast::iequals(req[http::field::expect], "100-continue")) {
+    net::async_write(stream_, net::buffer(kContinue),
+                     [self = shared_from_this(), read_body](beast::error_code ec, std::size_t) {
+                       if (ec) return self->Close();
+                       read_body();
+                     });
+    return;
+  }
+  read_body();
+}
+
+void HttpSession::OnReadBody(beast::error_code ec) {
+  if (ec == http::error::body_limit) {
+    return SendResponse(
+        EarlyError(target_, 413,
+                   Cat("request body exceeds ", env_->options.max_body_bytes, " bytes")),
+        true);
+  }
+  if (ec == beast::error::timeout || ec == net::error::eof || ec == http::error::end_of_stream ||
+      ec == http::error::partial_message) {
+    return Close();
+  }
+  if (ec) {
+    return SendResponse(EarlyError(target_, 400, Cat("bad request: ", ec.message())), true);
+  }
+  keep_alive_ = parser_->get().keep_alive();
+  http10_ = parser_->get().version() < 11;
+  Dispatch(ToHttpRequest(parser_->get()));
+}
+
+void HttpSession::Dispatch(HttpRequest request) {
+  RouteResult route = Route(request);
+  request_id_ = std::move(route.request_id);
+  if (route.response.has_value()) return SendResponse(*std::move(route.response), false);
+  // The call may run for minutes: no read timeout now; the watch read notices a client leaving.
+  stream_.expires_never();
+  StartRpc(*std::move(route.rpc));
+  DoWatch();
+}
+
+void HttpSession::StartRpc(RpcPlan plan) {
+  if (plan.kind == RpcPlan::Kind::kStream) {
+    auto stream = SseStream::Start(env_->stub, env_->tracker, std::move(plan),
+                                   std::make_shared<SessionSink>(shared_from_this()));
+    rpc_context_ = stream->context();
+    return;
+  }
+  std::weak_ptr<HttpSession> weak = weak_from_this();
+  auto executor = stream_.get_executor();
+  rpc_context_ = StartUnaryCall(
+      env_->stub, env_->tracker, std::move(plan), [weak, executor](HttpResponse response) {
+        net::post(executor, [weak, response = std::move(response)]() mutable {
+          if (auto self = weak.lock()) self->OnCallResponse(std::move(response));
+        });
+      });
+}
+
+void HttpSession::SendResponse(HttpResponse response, bool close) {
+  if (closed_) return;
+  if (client_gone_) return Close();
+  auto res = std::make_shared<http::response<http::string_body>>();
+  res->version(11);
+  res->result(static_cast<unsigned>(response.status));
+  for (auto& [name, value] : response.headers) res->set(name, value);
+  if (!request_id_.empty()) res->set("x-request-id", request_id_);
+  close = close || !keep_alive_ || stopping_;
+  res->keep_alive(!close);
+  res->body() = std::move(response.body);
+  res->prepare_payload();
+  http::async_write(stream_, *res,
+                    [self = shared_from_this(), res, close](beast::error_code ec, std::size_t) {
+                      self->OnWrite(close, ec);
+                    });
+}
+
+void HttpSession::OnWrite(bool close, beast::error_code ec) {
+  if (ec || close) return Close();
+  Continue();
+}
+
+// The response is complete: read the next request, after the watch read (if any) returns.
+void HttpSession::Continue() {
+  rpc_context_.reset();
+  if (stopping_ || !keep_alive_) return Close();
+  if (watching_) {
+    resume_after_watch_ = true;
+    beast::error_code ignored;  // cancel fails only on a closed socket, seen by OnWatch anyway
+    stream_.socket().cancel(ignored);
+    return;
+  }
+  DoRead();
+}
+
+void HttpSession::DoWatch() {
+  watching_ = true;
+  stream_.async_read_some(buffer_.prepare(kWatchReadSize),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                            self->OnWatch(ec, n);
+                          });
+}
+
+void HttpSession::OnWatch(beast::error_code ec, std::size_t n) {
+  watching_ = false;
+  buffer_.commit(n);
+  if (resume_after_watch_) {
+    resume_after_watch_ = false;
+    if (ec && ec != net::error::operation_aborted) return Close();
+    return DoRead();
+  }
+  if (ec) {
+    // The client went away (or Stop closed the socket): cancel the call; its end closes us.
+    client_gone_ = true;
+    if (rpc_context_) rpc_context_->TryCancel();
+    return;
+  }
+  // Pipelined bytes are kept for the next request; past the cap we stop watching (the next
+  // failed write still notices a departed client).
+  if (buffer_.size() < kMaxPipelinedBytes) DoWatch();
+}
+
+void HttpSession::WithHead(std::function<void(bool)> next) {
+  if (head_sent_) return next(true);
+  head_sent_ = true;
+  sse_head_ = std::make_unique<http::response<http::empty_body>>(http::status::ok, 11);
+  for (auto& [name, value] : SseResponseHeaders()) sse_head_->set(name, value);
+  sse_head_->set("x-request-id", request_id_);
+  if (http10_) {
+    keep_alive_ = false;  // the end of the body is the end of the connection
+    sse_head_->version(10);
+  } else {
+    sse_head_->chunked(true);
+  }
+  sse_head_->keep_alive(keep_alive_ && !stopping_);
+  sse_serializer_ = std::make_unique<http::response_serializer<http::empty_body>>(*sse_head_);
+  http::async_write_header(stream_, *sse_serializer_,
+                           [self = shared_from_this(), next = std::move(next)](
+                               beast::error_code ec, std::size_t) { next(!ec); });
+}
+
+void HttpSession::WriteChunk(std::string data, std::function<void(bool)> done) {
+  chunk_ = std::move(data);
+  write_timer_.expires_after(env_->options.read_timeout);
+  write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec) self->Close();  // timed out; operation_aborted means the write finished
+  });
+  auto on_written = [self = shared_from_this(), done = std::move(done)](beast::error_code ec,
+                                                                        std::size_t) {
+    self->write_timer_.cancel();
+    if (ec) self->client_gone_ = true;
+    done(!ec);
+  };
+  if (http10_) {
+    net::async_write(stream_, net::buffer(chunk_), std::move(on_written));
+  } else {
+    net::async_write(stream_, http::make_chunk(net::buffer(chunk_)), std::move(on_written));
+  }
+}
+
+void HttpSession::StreamWrite(std::string data, std::function<void(bool)> done) {
+  if (closed_ || client_gone_ || stopping_) return done(false);
+  WithHead([self = shared_from_this(), data = std::move(data),
+            done = std::move(done)](bool ok) mutable {
+    if (!ok) {
+      self->client_gone_ = true;
+      return done(false);
+    }
+    self->WriteChunk(std::move(data), std::move(done));
+  });
+}
+
+void HttpSession::StreamEnd(std::string data) {
+  if (closed_ || client_gone_) return Close();
+  WithHead([self = shared_from_this(), data = std::move(data)](bool ok) mutable {
+    if (!ok) return self->Close();
+    self->WriteChunk(std::move(data), [self](bool ok) {
+      if (!ok || self->http10_) return self->Close();
+      net::async_write(self->stream_, http::make_chunk_last(),
+                       [self](beast::error_code ec, std::size_t) {
+                         self->OnWrite(!self->keep_alive_ || self->stopping_, ec);
+                       });
+    });
+  });
+}
+
+void HttpSession::OnCallResponse(HttpResponse response) {
+  if (closed_ || client_gone_) return Close();
+  SendResponse(std::move(response), false);
+}
+
+void HttpSession::OnShutdown() {
+  stopping_ = true;
+  if (rpc_context_) rpc_context_->TryCancel();
+  Close();
+}
+
+void HttpSession::Close() {
+  if (closed_) return;
+  closed_ = true;
+  beast::error_code ignored;  // the peer may have reset already; nothing left to tell it
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.close();
+}
+
+bool SessionRegistry::Add(const std::shared_ptr<HttpSession>& session) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return false;
+  sessions_.emplace(session.get(), session);
+  return true;
+}
+
+void SessionRegistry::Remove(HttpSession* session) {
+  absl::MutexLock lock(&mu_);
+  sessions_.erase(session);
+}
+
+void SessionRegistry::ShutdownAll() {
+  std::vector<std::shared_ptr<HttpSession>> live;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    for (auto& [raw, weak] : sessions_) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->Shutdown();
+}
+
+void StartHttpSession(tcp::socket socket, const SessionEnv* env) {
+  auto session = std::make_shared<HttpSession>(std::move(socket), env);
+  if (!env->registry->Add(session)) return;  // stopping: the socket closes with the session
+  session->Run();
+}
+
+}  // namespace agentgateway::gateway

@@ -1,0 +1,49 @@
+// One HTTP/1.1 session per accepted connection (Beast lives in http_session.cc only).
+#ifndef AGENTGATEWAY_GATEWAY_HTTP_SESSION_H_
+#define AGENTGATEWAY_GATEWAY_HTTP_SESSION_H_
+
+#include <memory>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "agentgateway/v1/agent_service.grpc.pb.h"
+#include "gateway/http_server.h"
+#include "gateway/rpc_calls.h"
+
+namespace agentgateway::gateway {
+
+class HttpSession;
+
+// The live sessions, so Stop() can close them. Sessions add themselves on start and remove
+// themselves when destroyed.
+class SessionRegistry {
+ public:
+  // False once ShutdownAll ran: the session must close at once.
+  bool Add(const std::shared_ptr<HttpSession>& session);
+  void Remove(HttpSession* session);
+  // Asks every live session to close (cancelling its call or stream); refuses new ones.
+  void ShutdownAll();
+
+ private:
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_map<HttpSession*, std::weak_ptr<HttpSession>> sessions_ ABSL_GUARDED_BY(mu_);
+};
+
+// What every session shares; owned by the server, outlives all sessions and calls.
+struct SessionEnv {
+  HttpServerOptions options;
+  agentgateway::v1::AgentService::Stub* stub = nullptr;
+  RpcTracker* tracker = nullptr;
+  SessionRegistry* registry = nullptr;
+};
+
+// Starts serving `socket` (whose executor must be a strand) until the client or Stop closes it.
+void StartHttpSession(boost::asio::ip::tcp::socket socket, const SessionEnv* env);
+
+}  // namespace agentgateway::gateway
+
+#endif  // AGENTGATEWAY_GATEWAY_HTTP_SESSION_H_

@@ -1,0 +1,222 @@
+#include "gateway/router.h"
+
+#include <cmath>
+#include <vector>
+
+#include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "gateway/text.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "gateway/chat_page.h"
+#include "gateway/invocations_mapping.h"
+#include "gateway/json_span.h"
+
+namespace agentgateway::gateway {
+namespace {
+
+constexpr std::size_t kMaxRequestIdLength = 128;
+
+std::string_view PathOf(std::string_view target) {
+  return target.substr(0, target.find_first_of("?#"));
+}
+
+// gRPC metadata values (and header echoes) must be printable ASCII.
+bool IsPrintableAscii(std::string_view s) {
+  for (char c : s) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+std::optional<std::string> PercentDecode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    int value = 0;
+    if (i + 2 >= s.size()) return std::nullopt;
+    for (int k = 1; k <= 2; ++k) {
+      char c = absl::ascii_tolower(s[i + k]);
+      if (!absl::ascii_isxdigit(c)) return std::nullopt;
+      value = value * 16 + (absl::ascii_isdigit(c) ? c - '0' : c - 'a' + 10);
+    }
+    out += static_cast<char>(value);
+    i += 2;
+  }
+  return out;
+}
+
+HttpResponse JsonResponse(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.SetHeader("content-type", "application/json");
+  response.body = std::move(body);
+  return response;
+}
+
+HttpResponse MethodNotAllowed(ApiFlavor flavor, std::string_view method, std::string_view allow) {
+  HttpResponse response = MakeErrorResponse(
+      flavor, 405, Cat("method ", method, " not allowed; use ", allow), "method_not_allowed");
+  response.SetHeader("allow", std::string(allow));
+  return response;
+}
+
+void FillMetadata(const HttpRequest& request, const std::string& request_id, RpcPlan* plan) {
+  for (std::string_view name : kForwardedHeaders) {
+    if (name == "x-request-id") continue;
+    std::optional<std::string_view> value = request.Header(name);
+    if (value.has_value() && IsPrintableAscii(*value)) {
+      plan->metadata.emplace_back(std::string(name), std::string(*value));
+    }
+  }
+  plan->metadata.emplace_back("x-request-id", request_id);
+  if (std::optional<std::string_view> t = request.Header("x-request-timeout"); t.has_value()) {
+    double seconds = 0;
+    if (absl::SimpleAtod(absl::StripAsciiWhitespace(Av(*t)), &seconds) && std::isfinite(seconds) &&
+        seconds > 0 && seconds < 86400.0 * 365) {
+      plan->timeout = std::chrono::milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000)));
+    }
+  }
+}
+
+RouteResult RouteInvocation(const HttpRequest& request, ApiFlavor flavor, std::string profile,
+                            std::string request_id) {
+  RouteResult result;
+  result.request_id = request_id;
+  auto parsed = ParseInvocationBody(request.body, profile);
+  if (!parsed.ok()) {
+    int status = parsed.status().code() == absl::StatusCode::kInvalidArgument ? 400 : 500;
+    result.response = MakeErrorResponse(flavor, status, Sv(parsed.status().message()),
+                                        status == 400 ? "invalid_request" : "internal");
+    return result;
+  }
+  RpcPlan plan;
+  plan.kind = parsed->stream ? RpcPlan::Kind::kStream : RpcPlan::Kind::kInvoke;
+  plan.flavor = flavor;
+  plan.request = std::move(parsed->request);
+  plan.request_id = request_id;
+  std::optional<std::string_view> trace = request.Header("x-mlflow-return-trace-id");
+  plan.return_trace_id = trace.has_value() && absl::EqualsIgnoreCase(Av(*trace), "true");
+  FillMetadata(request, request_id, &plan);
+  result.rpc = std::move(plan);
+  return result;
+}
+
+}  // namespace
+
+std::string NewRequestId() {
+  thread_local absl::BitGen gen;
+  return absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(gen), absl::Uniform<uint64_t>(gen));
+}
+
+RouteResult Route(const HttpRequest& request) {
+  std::optional<std::string_view> given_id = request.Header("x-request-id");
+  std::string request_id =
+      given_id.has_value() && !given_id->empty() && given_id->size() <= kMaxRequestIdLength &&
+              IsPrintableAscii(*given_id)
+          ? std::string(*given_id)
+          : NewRequestId();
+  std::string_view path = PathOf(request.target);
+  const bool get = request.method == "GET";
+  const bool post = request.method == "POST";
+  RouteResult result;
+  result.request_id = request_id;
+
+  if (path == "/invocations" || path == "/responses") {
+    ApiFlavor flavor = path == "/responses" ? ApiFlavor::kResponses : ApiFlavor::kInvocations;
+    if (!post) {
+      result.response = MethodNotAllowed(flavor, request.method, "POST");
+      return result;
+    }
+    return RouteInvocation(request, flavor, "", request_id);
+  }
+  std::vector<absl::string_view> segments = absl::StrSplit(Av(path), '/');
+  if (segments.size() == 4 && segments[0].empty() && segments[1] == "agents" &&
+      !segments[2].empty() && segments[3] == "invocations") {
+    if (!post) {
+      result.response = MethodNotAllowed(ApiFlavor::kInvocations, request.method, "POST");
+      return result;
+    }
+    std::optional<std::string> profile = PercentDecode(Sv(segments[2]));
+    if (!profile.has_value() || profile->empty()) {
+      result.response = MakeErrorResponse(ApiFlavor::kInvocations, 400,
+                                          "invalid agent name in path", "invalid_request");
+      return result;
+    }
+    return RouteInvocation(request, ApiFlavor::kInvocations, *std::move(profile), request_id);
+  }
+  if (path == "/" || path == "/health" || path == "/agent/info") {
+    if (!get) {
+      result.response = MethodNotAllowed(ApiFlavor::kInvocations, request.method, "GET");
+    } else if (path == "/") {
+      HttpResponse page;
+      page.SetHeader("content-type", "text/html; charset=utf-8");
+      page.SetHeader("cache-control", "no-cache");
+      page.body = std::string(ChatPageHtml());
+      result.response = std::move(page);
+    } else if (path == "/health") {
+      result.response = JsonResponse(200, "{\"status\":\"healthy\"}");
+    } else {
+      RpcPlan plan;
+      plan.kind = RpcPlan::Kind::kAgentInfo;
+      plan.request_id = request_id;
+      FillMetadata(request, request_id, &plan);
+      result.rpc = std::move(plan);
+    }
+    return result;
+  }
+  result.response = MakeErrorResponse(ApiFlavor::kInvocations, 404,
+                                      Cat("no route for ", path), "not_found");
+  return result;
+}
+
+HttpResponse EarlyError(std::string_view target, int http_status, std::string_view message) {
+  ApiFlavor flavor =
+      PathOf(target) == "/responses" ? ApiFlavor::kResponses : ApiFlavor::kInvocations;
+  return MakeErrorResponse(flavor, http_status, message, "invalid_request");
+}
+
+HttpResponse InvokeResultToHttp(const RpcPlan& plan, const grpc::Status& status,
+                                const v1::InvokeResponse& response, std::string_view retry_after) {
+  if (!status.ok()) return ErrorResponseFromStatus(plan.flavor, status, retry_after);
+  return JsonResponse(200, AddCustomOutputs(response.response_json(),
+                                            response.custom_outputs_json()));
+}
+
+HttpResponse AgentInfoResultToHttp(const grpc::Status& status, const v1::AgentInfo& info,
+                                   std::string_view retry_after) {
+  if (!status.ok()) return ErrorResponseFromStatus(ApiFlavor::kInvocations, status, retry_after);
+  std::string profiles;
+  for (const v1::ProfileInfo& p : info.profiles()) {
+    std::string tools, models;
+    for (const std::string& t : p.tool_types()) {
+      Append(&tools, tools.empty() ? "" : ",", json_span::Quote(t));
+    }
+    for (const std::string& m : p.allowed_models()) {
+      Append(&models, models.empty() ? "" : ",", json_span::Quote(m));
+    }
+    Append(&profiles, profiles.empty() ? "" : ",", "{\"name\":", json_span::Quote(p.name()),
+                    ",\"model\":", json_span::Quote(p.model()), ",\"engine\":",
+                    json_span::Quote(p.engine()), ",\"auth\":", json_span::Quote(p.auth()),
+                    ",\"tool_types\":[", tools, "],\"allowed_models\":[", models, "]}");
+  }
+  std::string_view api = info.agent_api().empty() ? std::string_view("responses") : info.agent_api();
+  return JsonResponse(
+      200, Cat("{\"name\":", json_span::Quote(info.name()), ",\"agent_api\":",
+                        json_span::Quote(api), ",\"default_profile\":",
+                        json_span::Quote(info.default_profile()), ",\"profiles\":[", profiles,
+                        "],\"version\":", json_span::Quote(info.version()), "}"));
+}
+
+HeaderList SseResponseHeaders() {
+  return {{"content-type", "text/event-stream"},
+          {"cache-control", "no-cache"},
+          {"x-accel-buffering", "no"}};
+}
+
+}  // namespace agentgateway::gateway

@@ -1,0 +1,70 @@
+// Turns one HTTP request into either an immediate response or a plan for an AgentService
+// call, with no socket in sight (Beast's handle_request idea), and turns finished unary RPC
+// results back into responses. Stateless and thread-safe; owned by the HttpServer.
+#ifndef AGENTGATEWAY_GATEWAY_ROUTER_H_
+#define AGENTGATEWAY_GATEWAY_ROUTER_H_
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <grpcpp/support/status.h>
+
+#include "agentgateway/v1/agent_service.pb.h"
+#include "gateway/http_types.h"
+#include "gateway/sse_framing.h"
+#include "gateway/status_mapping.h"
+
+namespace agentgateway::gateway {
+
+// Request headers forwarded to AgentService as gRPC metadata (same lowercase names).
+inline constexpr std::string_view kForwardedHeaders[] = {
+    "x-forwarded-access-token", "x-forwarded-user", "x-forwarded-email",
+    "x-forwarded-preferred-username", "x-real-ip", "x-request-id", "traceparent", "tracestate",
+    "x-request-timeout"};
+
+struct RpcPlan {
+  enum class Kind { kInvoke, kStream, kAgentInfo };
+  Kind kind = Kind::kInvoke;
+  ApiFlavor flavor = ApiFlavor::kInvocations;
+  agentgateway::v1::InvokeRequest request;  // unused for kAgentInfo
+  HeaderList metadata;                      // gRPC metadata, lowercase keys
+  std::optional<std::chrono::milliseconds> timeout;  // from x-request-timeout (seconds)
+  std::string request_id;
+  bool return_trace_id = false;  // x-mlflow-return-trace-id: true (MLflow framing only)
+
+  SseFraming framing() const {
+    return flavor == ApiFlavor::kResponses ? SseFraming::kOpenAi : SseFraming::kMlflow;
+  }
+};
+
+struct RouteResult {
+  std::string request_id;                // echoed as the x-request-id response header
+  std::optional<HttpResponse> response;  // answer now, or
+  std::optional<RpcPlan> rpc;            // call AgentService first
+};
+
+RouteResult Route(const HttpRequest& request);
+
+// An error response for a request that failed before routing (size limits); the shape follows
+// the route the target names.
+HttpResponse EarlyError(std::string_view target, int http_status, std::string_view message);
+
+// Responses for finished unary calls. `retry_after` comes from trailing metadata.
+HttpResponse InvokeResultToHttp(const RpcPlan& plan, const grpc::Status& status,
+                                const agentgateway::v1::InvokeResponse& response,
+                                std::string_view retry_after);
+HttpResponse AgentInfoResultToHttp(const grpc::Status& status,
+                                   const agentgateway::v1::AgentInfo& info,
+                                   std::string_view retry_after);
+
+// Response headers of a 200 SSE stream (content-type, cache-control, x-accel-buffering).
+HeaderList SseResponseHeaders();
+
+// A fresh request id (32 lowercase hex digits).
+std::string NewRequestId();
+
+}  // namespace agentgateway::gateway
+
+#endif  // AGENTGATEWAY_GATEWAY_ROUTER_H_

@@ -1,0 +1,109 @@
+#include "gateway/rpc_calls.h"
+
+#include <utility>
+#include <vector>
+
+namespace agentgateway::gateway {
+
+bool RpcTracker::Add(std::shared_ptr<grpc::ClientContext> context) {
+  absl::MutexLock lock(&mu_);
+  if (shutting_down_) return false;
+  grpc::ClientContext* key = context.get();
+  calls_.emplace(key, std::move(context));
+  return true;
+}
+
+void RpcTracker::Remove(grpc::ClientContext* context) {
+  absl::MutexLock lock(&mu_);
+  calls_.erase(context);
+}
+
+bool RpcTracker::CancelAllAndWait(absl::Duration timeout) {
+  std::vector<std::shared_ptr<grpc::ClientContext>> calls;
+  {
+    absl::MutexLock lock(&mu_);
+    shutting_down_ = true;
+    for (const auto& entry : calls_) calls.push_back(entry.second);
+  }
+  // Outside mu_: TryCancel may run the call's callbacks inline, and they call Remove().
+  for (const auto& context : calls) context->TryCancel();
+  calls.clear();
+  absl::MutexLock lock(&mu_);
+  auto empty = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return calls_.empty(); };
+  return mu_.AwaitWithTimeout(absl::Condition(&empty), timeout);
+}
+
+std::size_t RpcTracker::InFlight() {
+  absl::MutexLock lock(&mu_);
+  return calls_.size();
+}
+
+void PrepareContext(const RpcPlan& plan, grpc::ClientContext* context) {
+  for (const auto& [key, value] : plan.metadata) context->AddMetadata(key, value);
+  if (plan.timeout.has_value()) {
+    context->set_deadline(std::chrono::system_clock::now() + *plan.timeout);
+  }
+}
+
+std::string RetryAfter(const grpc::ClientContext& context) {
+  const auto& trailers = context.GetServerTrailingMetadata();
+  auto it = trailers.find("retry-after");
+  if (it == trailers.end()) return {};
+  return std::string(it->second.data(), it->second.size());
+}
+
+namespace {
+
+// One unary call's state; deleted by its completion callback.
+struct UnaryCall {
+  RpcPlan plan;
+  std::shared_ptr<grpc::ClientContext> context = std::make_shared<grpc::ClientContext>();
+  agentgateway::v1::InvokeResponse invoke_response;
+  agentgateway::v1::GetAgentInfoRequest info_request;
+  agentgateway::v1::AgentInfo info_response;
+  ResponseCallback done;
+  RpcTracker* tracker;
+};
+
+}  // namespace
+
+std::shared_ptr<grpc::ClientContext> StartUnaryCall(agentgateway::v1::AgentService::Stub* stub, RpcTracker* tracker, RpcPlan plan,
+                    ResponseCallback done) {
+  auto call = std::make_unique<UnaryCall>();
+  call->plan = std::move(plan);
+  call->done = std::move(done);
+  call->tracker = tracker;
+  PrepareContext(call->plan, call->context.get());
+  if (!tracker->Add(call->context)) {
+    call->done(ErrorResponseFromStatus(call->plan.flavor,
+                                       grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                                    "the gateway is shutting down")));
+    return nullptr;
+  }
+  std::shared_ptr<grpc::ClientContext> context = call->context;
+  UnaryCall* raw = call.release();  // owned by the completion callback below
+  auto on_done = [raw](grpc::Status status) {
+    std::unique_ptr<UnaryCall> owned(raw);
+    std::string retry_after = RetryAfter(*owned->context);
+    HttpResponse response =
+        owned->plan.kind == RpcPlan::Kind::kAgentInfo
+            ? AgentInfoResultToHttp(status, owned->info_response, retry_after)
+            : InvokeResultToHttp(owned->plan, status, owned->invoke_response, retry_after);
+    ResponseCallback done = std::move(owned->done);
+    done(std::move(response));
+    // The callback holds the session's executor: destroy it before Remove lets the server
+    // destroy the io_context; Remove comes last.
+    done = nullptr;
+    owned->tracker->Remove(owned->context.get());
+  };
+  if (raw->plan.kind == RpcPlan::Kind::kAgentInfo) {
+    stub->async()->GetAgentInfo(raw->context.get(), &raw->info_request, &raw->info_response,
+                                std::move(on_done));
+  } else {
+    stub->async()->Invoke(raw->context.get(), &raw->plan.request, &raw->invoke_response,
+                          std::move(on_done));
+  }
+  return context;
+}
+
+}  // namespace agentgateway::gateway

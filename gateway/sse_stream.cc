@@ -1,0 +1,81 @@
+#include "gateway/sse_stream.h"
+
+#include <utility>
+
+namespace agentgateway::gateway {
+
+SseStream::SseStream(RpcTracker* tracker, RpcPlan plan, std::shared_ptr<StreamSink> sink)
+    : tracker_(tracker),
+      plan_(std::move(plan)),
+      sink_(std::move(sink)),
+      framer_(plan_.framing(), plan_.return_trace_id && plan_.framing() == SseFraming::kMlflow
+                                   ? std::optional<std::string>(plan_.request_id)
+                                   : std::nullopt) {}
+
+std::shared_ptr<SseStream> SseStream::Start(agentgateway::v1::AgentService::Stub* stub,
+                                            RpcTracker* tracker, RpcPlan plan,
+                                            std::shared_ptr<StreamSink> sink) {
+  auto stream = std::make_shared<SseStream>(tracker, std::move(plan), std::move(sink));
+  PrepareContext(stream->plan_, stream->context_.get());
+  if (!tracker->Add(stream->context_)) {
+    stream->sink_->Fail(ErrorResponseFromStatus(
+        stream->plan_.flavor,
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "the gateway is shutting down")));
+    return stream;
+  }
+  // Kept alive by itself until OnDone: the reactor contract forbids freeing it earlier.
+  stream->self_ = stream;
+  stub->async()->Stream(stream->context_.get(), &stream->plan_.request, stream.get());
+  // Released when the reads are over (OnReadDone(false) or a failed sink write), so that
+  // OnDone never runs while a sink write is in flight.
+  stream->AddHold();
+  stream->StartRead(&stream->event_);
+  stream->StartCall();
+  return stream;
+}
+
+void SseStream::OnReadDone(bool ok) {
+  if (!ok) {
+    RemoveHold();  // no more events: let OnDone come with the status
+    return;
+  }
+  started_writing_ = true;
+  std::weak_ptr<SseStream> weak = weak_from_this();
+  // The sink completes after self_ may have been reset only if OnDone already ran, which the
+  // hold prevents; the weak_ptr is a guard, not a lifetime.
+  sink_->Write(framer_.Event(event_), [weak](bool written) {
+    if (auto stream = weak.lock()) stream->OnSinkWriteDone(written);
+  });
+}
+
+void SseStream::OnSinkWriteDone(bool ok) {
+  if (!ok) {
+    sink_failed_ = true;
+    context_->TryCancel();  // the client is gone: stop the upstream promptly
+    RemoveHold();
+    return;
+  }
+  StartRead(&event_);
+}
+
+void SseStream::OnDone(const grpc::Status& status) {
+  // The sink holds the session's executor: it must be gone before Remove lets the server
+  // destroy the io_context.
+  std::shared_ptr<StreamSink> sink = std::move(sink_);
+  if (sink_failed_) {
+    sink->Abort();
+  } else if (status.ok()) {
+    sink->End(framer_.Done());
+  } else if (!started_writing_) {
+    sink->Fail(ErrorResponseFromStatus(plan_.flavor, status, RetryAfter(*context_)));
+  } else {
+    sink->End(framer_.Error(GrpcCodeName(status.error_code()), status.error_message()) +
+              framer_.Done());
+  }
+  sink.reset();
+  tracker_->Remove(context_.get());
+  // May free this object (when the session has let go already): nothing may follow.
+  auto self = std::move(self_);
+}
+
+}  // namespace agentgateway::gateway

@@ -1,0 +1,477 @@
+// Whole-shim tests over real loopback sockets: a fake AgentService (callback API) behind an
+// in-process channel, the HttpServer on port 0, and a raw-socket HTTP client.
+#include "gateway/http_server.h"
+
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "absl/synchronization/mutex.h"
+#include "agentgateway/v1/agent_service.grpc.pb.h"
+#include "tests/gateway/test_http_client.h"
+
+namespace agentgateway::gateway {
+namespace {
+
+using testing::MakeRequest;
+using testing::TestHttpClient;
+using testing::TestResponse;
+
+struct StreamScript {
+  std::vector<std::pair<std::string, std::string>> events;  // (type, json)
+  grpc::Status final_status = grpc::Status::OK;
+  bool hold_open = false;  // after the events, wait for the client to cancel
+};
+
+class FakeAgentService final : public v1::AgentService::CallbackService {
+ public:
+  // Test knobs, set before requests are sent.
+  grpc::Status invoke_status = grpc::Status::OK;
+  std::string invoke_retry_after;
+  v1::InvokeResponse invoke_response;
+  StreamScript script;
+
+  // What the service saw.
+  absl::Mutex mu;
+  v1::InvokeRequest last_request ABSL_GUARDED_BY(mu);
+  std::multimap<std::string, std::string> last_metadata ABSL_GUARDED_BY(mu);
+  bool deadline_set ABSL_GUARDED_BY(mu) = false;
+  std::promise<void> cancelled;
+  std::atomic<bool> cancel_seen{false};
+
+  void Record(grpc::CallbackServerContext* ctx, const v1::InvokeRequest* request) {
+    absl::MutexLock lock(&mu);
+    last_request = *request;
+    last_metadata.clear();
+    for (const auto& [k, v] : ctx->client_metadata()) {
+      last_metadata.emplace(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+    }
+    deadline_set = ctx->deadline() != std::chrono::system_clock::time_point::max();
+  }
+  std::string Metadata(const std::string& key) {
+    absl::MutexLock lock(&mu);
+    auto it = last_metadata.find(key);
+    return it == last_metadata.end() ? "<absent>" : it->second;
+  }
+  void NoteCancel() {
+    if (!cancel_seen.exchange(true)) cancelled.set_value();
+  }
+
+  grpc::ServerUnaryReactor* Invoke(grpc::CallbackServerContext* ctx,
+                                   const v1::InvokeRequest* request,
+                                   v1::InvokeResponse* response) override {
+    Record(ctx, request);
+    auto* reactor = ctx->DefaultReactor();
+    if (!invoke_retry_after.empty()) ctx->AddTrailingMetadata("retry-after", invoke_retry_after);
+    if (invoke_status.ok()) *response = invoke_response;
+    reactor->Finish(invoke_status);
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* GetAgentInfo(grpc::CallbackServerContext* ctx,
+                                         const v1::GetAgentInfoRequest*,
+                                         v1::AgentInfo* info) override {
+    info->set_name("fake-agent");
+    info->set_agent_api("responses");
+    info->set_default_profile("default");
+    info->set_version("9.9");
+    info->add_profiles()->set_name("default");
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+  class Writer : public grpc::ServerWriteReactor<v1::StreamEvent> {
+   public:
+    Writer(FakeAgentService* service, StreamScript script)
+        : service_(service), script_(std::move(script)) {
+      Next();
+    }
+    void OnWriteDone(bool ok) override {
+      if (!ok) return FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "write failed"));
+      Next();
+    }
+    void OnCancel() override {
+      service_->NoteCancel();
+      FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+    }
+    void OnDone() override { delete this; }
+
+   private:
+    void Next() {
+      if (index_ < script_.events.size()) {
+        event_.set_sequence_number(static_cast<int64_t>(index_) + 1);
+        event_.set_type(script_.events[index_].first);
+        event_.set_json(script_.events[index_].second);
+        ++index_;
+        StartWrite(&event_);
+      } else if (!script_.hold_open) {
+        FinishOnce(script_.final_status);
+      }
+    }
+    void FinishOnce(const grpc::Status& status) {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      finished_ = true;
+      Finish(status);
+    }
+    FakeAgentService* service_;
+    StreamScript script_;
+    std::size_t index_ = 0;
+    v1::StreamEvent event_;
+    absl::Mutex mu_;
+    bool finished_ = false;
+  };
+
+  grpc::ServerWriteReactor<v1::StreamEvent>* Stream(grpc::CallbackServerContext* ctx,
+                                                    const v1::InvokeRequest* request) override {
+    Record(ctx, request);
+    return new Writer(this, script);
+  }
+};
+
+constexpr char kBody[] = R"({"input":[{"role":"user","content":"hi"}],"custom_inputs":{"k":1}})";
+constexpr char kStreamBody[] = R"({"input":[{"role":"user","content":"hi"}],"stream":true})";
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    builder.RegisterService(&service_);
+    grpc_server_ = builder.BuildAndStart();
+    ASSERT_NE(grpc_server_, nullptr);
+    service_.invoke_response.set_response_json(R"({"id":"resp_1","output":[],"n":1.50})");
+    service_.invoke_response.set_custom_outputs_json(R"({"out":true})");
+    service_.script.events = {
+        {"response.created", R"({"type":"response.created","response":{"id":"r1"}})"},
+        {"response.output_text.delta", R"({"type":"response.output_text.delta","delta":"Hel"})"},
+        {"response.output_text.delta", R"({"type":"response.output_text.delta","delta":"lo"})"},
+        {"response.completed", R"({"type":"response.completed","response":{"id":"r1"}})"}};
+    StartHttp();
+  }
+  void StartHttp(HttpServerOptions options = {}) {
+    options.port = 0;
+    options.max_body_bytes = options.max_body_bytes == (4 << 20) ? 1024 : options.max_body_bytes;
+    auto server = HttpServer::Create(options, grpc_server_->InProcessChannel(grpc::ChannelArguments()));
+    ASSERT_TRUE(server.ok()) << server.status();
+    http_ = *std::move(server);
+    ASSERT_NE(http_->port(), 0);
+  }
+  void TearDown() override {
+    if (http_) http_->Stop();
+    http_.reset();
+    grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  }
+
+  TestResponse Exchange(const std::string& request) {
+    TestHttpClient client(http_->port());
+    EXPECT_TRUE(client.Send(request));
+    auto response = client.ReadResponse();
+    EXPECT_TRUE(response.has_value());
+    return response.value_or(TestResponse{});
+  }
+
+  FakeAgentService service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<HttpServer> http_;
+};
+
+TEST_F(HttpServerTest, InvocationsJson) {
+  TestResponse r = Exchange(MakeRequest("POST", "/invocations", kBody, {{"x-request-id", "rid-7"}}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("content-type"), "application/json");
+  EXPECT_EQ(r.Header("x-request-id"), "rid-7");
+  EXPECT_EQ(r.body, R"({"custom_outputs":{"out":true},"id":"resp_1","output":[],"n":1.50})");
+  absl::MutexLock lock(&service_.mu);
+  EXPECT_EQ(service_.last_request.input(0).json(), R"({"role":"user","content":"hi"})");
+  EXPECT_EQ(service_.last_request.custom_inputs_json(), R"({"k":1})");
+}
+
+TEST_F(HttpServerTest, ResponsesJsonAndProfileRoute) {
+  TestResponse r = Exchange(MakeRequest("POST", "/responses", kBody));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("x-request-id").size(), 32u);
+  r = Exchange(MakeRequest("POST", "/agents/research/invocations", kBody));
+  EXPECT_EQ(r.status, 200);
+  absl::MutexLock lock(&service_.mu);
+  EXPECT_EQ(service_.last_request.profile(), "research");
+}
+
+TEST_F(HttpServerTest, InvokeErrorsUseRouteShapeAndRetryAfter) {
+  service_.invoke_status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "busy");
+  service_.invoke_retry_after = "3";
+  TestResponse r = Exchange(MakeRequest("POST", "/invocations", kBody));
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.Header("retry-after"), "3");
+  EXPECT_EQ(r.body, R"({"detail":"busy"})");
+  r = Exchange(MakeRequest("POST", "/responses", kBody));
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.body, R"({"error":{"message":"busy","type":"rate_limit_error","param":null,)"
+                    R"("code":"resource_exhausted"}})");
+}
+
+TEST_F(HttpServerTest, MlflowStreamWithTraceId) {
+  TestResponse r = Exchange(MakeRequest("POST", "/invocations", kStreamBody,
+                                        {{"x-request-id", "rid-9"},
+                                         {"x-mlflow-return-trace-id", "true"}}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("content-type"), "text/event-stream");
+  EXPECT_EQ(r.Header("cache-control"), "no-cache");
+  EXPECT_EQ(r.Header("x-accel-buffering"), "no");
+  EXPECT_EQ(r.Header("transfer-encoding"), "chunked");
+  EXPECT_EQ(r.Header("x-request-id"), "rid-9");
+  EXPECT_EQ(r.body,
+            "data: {\"type\":\"response.created\",\"response\":{\"id\":\"r1\"}}\n\n"
+            "data: {\"type\":\"response.output_text.delta\",\"delta\":\"Hel\"}\n\n"
+            "data: {\"type\":\"response.output_text.delta\",\"delta\":\"lo\"}\n\n"
+            "data: {\"type\":\"response.completed\",\"response\":{\"id\":\"r1\"}}\n\n"
+            "data: {\"trace_id\": \"rid-9\"}\n\n"
+            "data: [DONE]\n\n");
+}
+
+TEST_F(HttpServerTest, OpenAiStream) {
+  TestResponse r = Exchange(MakeRequest("POST", "/responses", kStreamBody));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body,
+            "event: response.created\n"
+            "data: {\"sequence_number\":1,\"type\":\"response.created\",\"response\":{\"id\":\"r1\"}}\n\n"
+            "event: response.output_text.delta\n"
+            "data: {\"sequence_number\":2,\"type\":\"response.output_text.delta\",\"delta\":\"Hel\"}\n\n"
+            "event: response.output_text.delta\n"
+            "data: {\"sequence_number\":3,\"type\":\"response.output_text.delta\",\"delta\":\"lo\"}\n\n"
+            "event: response.completed\n"
+            "data: {\"sequence_number\":4,\"type\":\"response.completed\",\"response\":{\"id\":\"r1\"}}\n\n"
+            "data: [DONE]\n\n");
+}
+
+TEST_F(HttpServerTest, MidStreamFailureEndsWithErrorFrame) {
+  service_.script.events.resize(2);
+  service_.script.final_status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "upstream lost");
+  TestResponse r = Exchange(MakeRequest("POST", "/invocations", kStreamBody));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body,
+            "data: {\"type\":\"response.created\",\"response\":{\"id\":\"r1\"}}\n\n"
+            "data: {\"type\":\"response.output_text.delta\",\"delta\":\"Hel\"}\n\n"
+            "data: {\"error\": \"upstream lost\"}\n\n"
+            "data: [DONE]\n\n");
+  r = Exchange(MakeRequest("POST", "/responses", kStreamBody));
+  EXPECT_NE(r.body.find("event: error\ndata: {\"type\":\"error\",\"code\":\"unavailable\","
+                        "\"message\":\"upstream lost\",\"sequence_number\":3}\n\ndata: [DONE]\n\n"),
+            std::string::npos)
+      << r.body;
+}
+
+TEST_F(HttpServerTest, FailureBeforeFirstEventIsHttpError) {
+  service_.script.events.clear();
+  service_.script.final_status = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "no grant");
+  TestResponse r = Exchange(MakeRequest("POST", "/invocations", kStreamBody));
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body, R"({"detail":"no grant"})");
+  r = Exchange(MakeRequest("POST", "/responses", kStreamBody));
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(r.body.find("\"type\":\"permission_error\""), std::string::npos);
+}
+
+TEST_F(HttpServerTest, ClientClosingMidStreamCancelsUpstream) {
+  service_.script.events.resize(1);
+  service_.script.hold_open = true;
+  auto cancelled = service_.cancelled.get_future();
+  {
+    TestHttpClient client(http_->port());
+    ASSERT_TRUE(client.Send(MakeRequest("POST", "/invocations", kStreamBody)));
+    auto head = client.ReadHead();
+    ASSERT_TRUE(head.has_value());
+    EXPECT_EQ(head->status, 200);
+    auto first = client.ReadChunk();
+    ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(*first, "data: {\"type\":\"response.created\",\"response\":{\"id\":\"r1\"}}\n\n");
+  }  // closes the socket
+  EXPECT_EQ(cancelled.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+}
+
+TEST_F(HttpServerTest, StopWithOpenStreamCancelsIt) {
+  service_.script.events.resize(1);
+  service_.script.hold_open = true;
+  auto cancelled = service_.cancelled.get_future();
+  TestHttpClient client(http_->port());
+  ASSERT_TRUE(client.Send(MakeRequest("POST", "/invocations", kStreamBody)));
+  ASSERT_TRUE(client.ReadHead().has_value());
+  ASSERT_TRUE(client.ReadChunk().has_value());
+  http_->Stop();
+  EXPECT_EQ(cancelled.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_TRUE(client.WaitForClose());
+  http_->Stop();  // idempotent
+}
+
+TEST_F(HttpServerTest, KeepAliveAcrossJsonAndStream) {
+  TestHttpClient client(http_->port());
+  ASSERT_TRUE(client.Send(MakeRequest("POST", "/invocations", kStreamBody)));
+  auto first = client.ReadResponse();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_NE(first->body.find("data: [DONE]\n\n"), std::string::npos);
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/health")));
+  auto second = client.ReadResponse();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->body, R"({"status":"healthy"})");
+  ASSERT_TRUE(client.Send(MakeRequest("POST", "/invocations", kBody)));
+  auto third = client.ReadResponse();
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(third->status, 200);
+}
+
+TEST_F(HttpServerTest, MetadataForwardedAndDeadlineSet) {
+  TestResponse r = Exchange(MakeRequest("POST", "/invocations", kBody,
+                                        {{"X-Forwarded-Access-Token", "tok-123"},
+                                         {"X-Forwarded-User", "u1"},
+                                         {"X-Forwarded-Email", "u@example.com"},
+                                         {"X-Forwarded-Preferred-Username", "user"},
+                                         {"X-Real-Ip", "10.1.2.3"},
+                                         {"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+                                         {"tracestate", "k=v"},
+                                         {"x-request-timeout", "30"}}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(service_.Metadata("x-forwarded-access-token"), "tok-123");
+  EXPECT_EQ(service_.Metadata("x-forwarded-user"), "u1");
+  EXPECT_EQ(service_.Metadata("x-forwarded-email"), "u@example.com");
+  EXPECT_EQ(service_.Metadata("x-forwarded-preferred-username"), "user");
+  EXPECT_EQ(service_.Metadata("x-real-ip"), "10.1.2.3");
+  EXPECT_EQ(service_.Metadata("traceparent"),
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  EXPECT_EQ(service_.Metadata("tracestate"), "k=v");
+  EXPECT_EQ(service_.Metadata("x-request-timeout"), "30");
+  EXPECT_EQ(service_.Metadata("x-request-id"), r.Header("x-request-id"));
+  absl::MutexLock lock(&service_.mu);
+  EXPECT_TRUE(service_.deadline_set);
+}
+
+TEST_F(HttpServerTest, HealthInfoAndPage) {
+  EXPECT_EQ(Exchange(MakeRequest("GET", "/health")).body, R"({"status":"healthy"})");
+  TestResponse info = Exchange(MakeRequest("GET", "/agent/info"));
+  EXPECT_EQ(info.status, 200);
+  EXPECT_EQ(info.body,
+            R"({"name":"fake-agent","agent_api":"responses","default_profile":"default",)"
+            R"("profiles":[{"name":"default","model":"","engine":"","auth":"","tool_types":[],)"
+            R"("allowed_models":[]}],"version":"9.9"})");
+  TestResponse page = Exchange(MakeRequest("GET", "/"));
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("<!doctype html>"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, ErrorStatuses) {
+  TestResponse r = Exchange(MakeRequest("POST", "/invocations", std::string(2000, ' ')));
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(r.body, R"({"detail":"request body exceeds 1024 bytes"})");
+  r = Exchange(MakeRequest("GET", "/missing"));
+  EXPECT_EQ(r.status, 404);
+  r = Exchange(MakeRequest("PUT", "/invocations", "{}"));
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.Header("allow"), "POST");
+  r = Exchange(MakeRequest("POST", "/invocations", "{\"input\": [1,}"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("malformed JSON at line 1"), std::string::npos) << r.body;
+  r = Exchange(MakeRequest("GET", "/health", "", {{"x-big", std::string(9000, 'a')}}));
+  EXPECT_EQ(r.status, 431);
+}
+
+TEST_F(HttpServerTest, ChunkedBodyOverLimitIs413) {
+  TestHttpClient client(http_->port());
+  std::string chunk(1500, ' ');
+  char size[16];
+  snprintf(size, sizeof(size), "%zx", chunk.size());
+  ASSERT_TRUE(client.Send("POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                          std::string(size) + "\r\n" + chunk + "\r\n0\r\n\r\n"));
+  auto r = client.ReadResponse();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 413);
+}
+
+TEST_F(HttpServerTest, DeadlineFromRequestTimeoutEndsStreamWithError) {
+  service_.script.events.resize(1);
+  service_.script.hold_open = true;
+  TestResponse r = Exchange(MakeRequest("POST", "/invocations", kStreamBody,
+                                        {{"x-request-timeout", "0.3"}}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body,
+            "data: {\"type\":\"response.created\",\"response\":{\"id\":\"r1\"}}\n\n"
+            "data: {\"error\": \"Deadline Exceeded\"}\n\n"
+            "data: [DONE]\n\n");
+}
+
+TEST_F(HttpServerTest, LongStreamArrivesWholeAndInOrder) {
+  service_.script.events.clear();
+  std::string expected;
+  for (int i = 0; i < 2000; ++i) {
+    std::string json = "{\"type\":\"response.output_text.delta\",\"delta\":\"" +
+                       std::to_string(i) + std::string(200, 'x') + "\"}";
+    service_.script.events.emplace_back("response.output_text.delta", json);
+    expected += "data: " + json + "\n\n";
+  }
+  expected += "data: [DONE]\n\n";
+  TestResponse r = Exchange(MakeRequest("POST", "/invocations", kStreamBody));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.body == expected) << "body size " << r.body.size() << " vs " << expected.size();
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAnsweredInOrder) {
+  TestHttpClient client(http_->port());
+  ASSERT_TRUE(client.Send(MakeRequest("POST", "/invocations", kBody) + MakeRequest("GET", "/health") +
+                          MakeRequest("GET", "/nope")));
+  auto first = client.ReadResponse();
+  auto second = client.ReadResponse();
+  auto third = client.ReadResponse();
+  ASSERT_TRUE(first && second && third);
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(second->body, R"({"status":"healthy"})");
+  EXPECT_EQ(third->status, 404);
+}
+
+TEST_F(HttpServerTest, Http10StreamIsCloseDelimited) {
+  service_.script.events.resize(1);
+  TestHttpClient client(http_->port());
+  std::string request = MakeRequest("POST", "/invocations", kStreamBody);
+  request.replace(request.find("HTTP/1.1"), 8, "HTTP/1.0");
+  ASSERT_TRUE(client.Send(request));
+  auto r = client.ReadResponse();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->Header("transfer-encoding"), "");
+  EXPECT_EQ(r->body,
+            "data: {\"type\":\"response.created\",\"response\":{\"id\":\"r1\"}}\n\n"
+            "data: [DONE]\n\n");
+}
+
+TEST_F(HttpServerTest, ReaderThatStopsReadingIsCutOffAndUpstreamCancelled) {
+  http_->Stop();
+  HttpServerOptions options;
+  options.read_timeout = std::chrono::milliseconds(300);
+  StartHttp(options);
+  service_.script.events.clear();
+  for (int i = 0; i < 400; ++i) {
+    service_.script.events.emplace_back(
+        "response.output_text.delta",
+        "{\"type\":\"response.output_text.delta\",\"delta\":\"" + std::string(64 * 1024, 'x') + "\"}");
+  }
+  service_.script.hold_open = true;
+  auto cancelled = service_.cancelled.get_future();
+  TestHttpClient client(http_->port());
+  ASSERT_TRUE(client.Send(MakeRequest("POST", "/invocations", kStreamBody)));
+  ASSERT_TRUE(client.ReadHead().has_value());
+  // Reads nothing more: socket buffers fill, the write stalls, the write timeout closes it.
+  EXPECT_EQ(cancelled.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+}
+
+TEST_F(HttpServerTest, IdleKeepAliveConnectionTimesOut) {
+  http_->Stop();
+  HttpServerOptions options;
+  options.read_timeout = std::chrono::milliseconds(200);
+  StartHttp(options);
+  TestHttpClient client(http_->port());
+  EXPECT_TRUE(client.WaitForClose());
+}
+
+}  // namespace
+}  // namespace agentgateway::gateway

@@ -1,0 +1,145 @@
+#include "gateway/router.h"
+
+#include <gtest/gtest.h>
+
+namespace agentgateway::gateway {
+namespace {
+
+HttpRequest Req(std::string method, std::string target, std::string body = "",
+                HeaderList headers = {}) {
+  return HttpRequest{std::move(method), std::move(target), std::move(headers), std::move(body)};
+}
+
+std::string HeaderOf(const HttpResponse& r, std::string_view name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return "";
+}
+
+constexpr char kBody[] = R"({"input":[{"role":"user","content":"hi"}]})";
+
+TEST(RouterTest, Health) {
+  RouteResult r = Route(Req("GET", "/health"));
+  ASSERT_TRUE(r.response.has_value());
+  EXPECT_EQ(r.response->status, 200);
+  EXPECT_EQ(r.response->body, R"({"status":"healthy"})");
+  EXPECT_EQ(r.request_id.size(), 32u);
+}
+
+TEST(RouterTest, ChatPageIsSafeHtml) {
+  RouteResult r = Route(Req("GET", "/?x=1"));
+  ASSERT_TRUE(r.response.has_value());
+  EXPECT_EQ(HeaderOf(*r.response, "content-type"), "text/html; charset=utf-8");
+  EXPECT_NE(r.response->body.find("textContent"), std::string::npos);
+  EXPECT_EQ(r.response->body.find("innerHTML"), std::string::npos);
+  EXPECT_NE(r.response->body.find("getReader"), std::string::npos);
+}
+
+TEST(RouterTest, UnknownPathIs404Json) {
+  RouteResult r = Route(Req("GET", "/nope"));
+  EXPECT_EQ(r.response->status, 404);
+  EXPECT_EQ(r.response->body, R"({"detail":"no route for /nope"})");
+}
+
+TEST(RouterTest, WrongMethodIs405WithAllow) {
+  RouteResult r = Route(Req("GET", "/invocations"));
+  EXPECT_EQ(r.response->status, 405);
+  EXPECT_EQ(HeaderOf(*r.response, "allow"), "POST");
+  r = Route(Req("POST", "/health"));
+  EXPECT_EQ(r.response->status, 405);
+  EXPECT_EQ(HeaderOf(*r.response, "allow"), "GET");
+  r = Route(Req("DELETE", "/responses"));
+  EXPECT_EQ(r.response->status, 405);
+  EXPECT_NE(r.response->body.find("\"type\":\"invalid_request_error\""), std::string::npos);
+}
+
+TEST(RouterTest, InvocationsPlansInvokeOrStream) {
+  RouteResult r = Route(Req("POST", "/invocations", kBody));
+  ASSERT_TRUE(r.rpc.has_value());
+  EXPECT_EQ(r.rpc->kind, RpcPlan::Kind::kInvoke);
+  EXPECT_EQ(r.rpc->flavor, ApiFlavor::kInvocations);
+  r = Route(Req("POST", "/responses", R"({"input":[{"role":"user","content":"hi"}],"stream":true})"));
+  ASSERT_TRUE(r.rpc.has_value());
+  EXPECT_EQ(r.rpc->kind, RpcPlan::Kind::kStream);
+  EXPECT_EQ(r.rpc->framing(), SseFraming::kOpenAi);
+}
+
+TEST(RouterTest, AgentPathSelectsProfile) {
+  RouteResult r = Route(Req("POST", "/agents/my%2Dagent/invocations", kBody));
+  ASSERT_TRUE(r.rpc.has_value());
+  EXPECT_EQ(r.rpc->request.profile(), "my-agent");
+  EXPECT_EQ(r.rpc->framing(), SseFraming::kMlflow);
+  EXPECT_EQ(Route(Req("POST", "/agents//invocations", kBody)).response->status, 404);
+  EXPECT_EQ(Route(Req("POST", "/agents/a%zz/invocations", kBody)).response->status, 400);
+}
+
+TEST(RouterTest, BadBodyIs400WithRouteShape) {
+  RouteResult r = Route(Req("POST", "/invocations", "{"));
+  EXPECT_EQ(r.response->status, 400);
+  EXPECT_NE(r.response->body.find("{\"detail\":\"malformed JSON"), std::string::npos);
+  r = Route(Req("POST", "/responses", "{"));
+  EXPECT_EQ(r.response->status, 400);
+  EXPECT_NE(r.response->body.find("{\"error\":{\"message\":\"malformed JSON"), std::string::npos);
+}
+
+TEST(RouterTest, HeadersBecomeMetadata) {
+  RouteResult r = Route(Req("POST", "/invocations", kBody,
+                            {{"x-forwarded-access-token", "tok"},
+                             {"x-forwarded-user", "u1"},
+                             {"x-forwarded-email", "u@x"},
+                             {"x-forwarded-preferred-username", "uu"},
+                             {"x-real-ip", "10.0.0.1"},
+                             {"x-request-id", "rid-1"},
+                             {"traceparent", "00-abc-def-01"},
+                             {"tracestate", "k=v"},
+                             {"x-request-timeout", "2.5"},
+                             {"x-mlflow-return-trace-id", "true"},
+                             {"authorization", "Bearer secret"}}));
+  ASSERT_TRUE(r.rpc.has_value());
+  EXPECT_EQ(r.request_id, "rid-1");
+  HeaderList expected = {{"x-forwarded-access-token", "tok"},
+                         {"x-forwarded-user", "u1"},
+                         {"x-forwarded-email", "u@x"},
+                         {"x-forwarded-preferred-username", "uu"},
+                         {"x-real-ip", "10.0.0.1"},
+                         {"traceparent", "00-abc-def-01"},
+                         {"tracestate", "k=v"},
+                         {"x-request-timeout", "2.5"},
+                         {"x-request-id", "rid-1"}};
+  EXPECT_EQ(r.rpc->metadata, expected);
+  ASSERT_TRUE(r.rpc->timeout.has_value());
+  EXPECT_EQ(r.rpc->timeout->count(), 2500);
+  EXPECT_TRUE(r.rpc->return_trace_id);
+}
+
+TEST(RouterTest, GeneratedRequestIdWhenAbsentOrInvalid) {
+  RouteResult a = Route(Req("POST", "/invocations", kBody, {{"x-request-timeout", "soon"}}));
+  RouteResult b = Route(Req("POST", "/invocations", kBody, {{"x-request-id", "bad\x01id"}}));
+  EXPECT_EQ(a.request_id.size(), 32u);
+  EXPECT_EQ(b.request_id.size(), 32u);
+  EXPECT_NE(a.request_id, b.request_id);
+  EXPECT_FALSE(a.rpc->timeout.has_value());
+  EXPECT_EQ(a.rpc->metadata.back(), (std::pair<std::string, std::string>("x-request-id", a.request_id)));
+}
+
+TEST(RouterTest, AgentInfoResponse) {
+  v1::AgentInfo info;
+  info.set_name("gw");
+  info.set_default_profile("default");
+  info.set_version("0.1.0");
+  v1::ProfileInfo* p = info.add_profiles();
+  p->set_name("default");
+  p->set_model("m");
+  p->set_engine("supervisor");
+  p->set_auth("app");
+  p->add_tool_types("genie_space");
+  HttpResponse r = AgentInfoResultToHttp(grpc::Status::OK, info, "");
+  EXPECT_EQ(r.body,
+            R"({"name":"gw","agent_api":"responses","default_profile":"default","profiles":[)"
+            R"({"name":"default","model":"m","engine":"supervisor","auth":"app",)"
+            R"("tool_types":["genie_space"],"allowed_models":[]}],"version":"0.1.0"})");
+}
+
+}  // namespace
+}  // namespace agentgateway::gateway
