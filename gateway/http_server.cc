@@ -42,7 +42,14 @@ struct HttpServer::Impl {
                                                         tcp::socket socket) {
       if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
       // Other accept errors (e.g. too many open files) drop that connection and go on.
-      if (!ec) StartHttpSession(std::move(socket), &env);
+      if (!ec) {
+        // SSE frames and small JSON answers are written in pieces; without TCP_NODELAY, Nagle
+        // plus the client's delayed ACK holds each response back ~40 ms. A failure here only
+        // costs latency, so the error is ignored.
+        boost::system::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        StartHttpSession(std::move(socket), &env);
+      }
       DoAccept();
     });
   }

@@ -21,6 +21,8 @@ struct FaultCase {
   int http_status;    // REST status when it fails before the stream started
 };
 
+void PrintTo(const FaultCase& c, std::ostream* os) { *os << "fault " << c.fault; }
+
 std::string Question(const std::string& fault) {
   return "Tell me about sales [[fault:" + fault + "]]";
 }
