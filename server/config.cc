@@ -259,6 +259,84 @@ void ParseUpstream(const YAML::Node& node, Problems& problems, UpstreamConfig& u
   }
 }
 
+void ParseIdentity(const YAML::Node& node, Problems& problems, IdentityConfig& id) {
+  if (!node) return;
+  if (!node.IsMap()) {
+    problems.Add("identity", "must be a mapping");
+    return;
+  }
+  static const std::set<std::string> kKnown = {"trusted_proxy", "user_api_scopes", "tool_scopes",
+                                               "request_scopes"};
+  for (const auto& kv : node) {
+    std::string key = kv.first.as<std::string>();
+    if (!kKnown.count(key)) problems.Add("identity." + key, "unknown key");
+  }
+  if (YAML::Node tp = node["trusted_proxy"]; tp && !tp.IsNull()) {
+    if (!tp.IsScalar() || (tp.Scalar() != "true" && tp.Scalar() != "false")) {
+      problems.Add("identity.trusted_proxy", "must be true or false");
+    } else {
+      id.trusted_proxy = tp.Scalar() == "true";
+    }
+  }
+  id.user_api_scopes = StringList(node, "user_api_scopes", "identity", problems);
+  id.request_scopes = StringList(node, "request_scopes", "identity", problems);
+  if (YAML::Node table = node["tool_scopes"]; table && !table.IsNull()) {
+    if (!table.IsMap()) {
+      problems.Add("identity.tool_scopes", "must map a tool type to a list of scopes");
+      return;
+    }
+    for (const auto& kv : table) {
+      std::string type = kv.first.as<std::string>();
+      std::vector<std::string> scopes =
+          StringList(table, type.c_str(), "identity.tool_scopes", problems);
+      if (scopes.empty()) {
+        problems.Add("identity.tool_scopes." + type, "must list at least one scope");
+      }
+      id.tool_scopes[type] = std::move(scopes);
+    }
+  }
+}
+
+ListenerTls ParseListenerTls(const YAML::Node& node, const std::string& path, Problems& problems) {
+  ListenerTls tls;
+  tls.cert_file = OptionalString(node, "tls_cert", path, problems);
+  tls.key_file = OptionalString(node, "tls_key", path, problems);
+  tls.client_ca_file = OptionalString(node, "client_ca", path, problems);
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    problems.Add(path, "tls_cert and tls_key go together");
+  }
+  if (!tls.client_ca_file.empty() && tls.cert_file.empty()) {
+    problems.Add(path + ".client_ca", "mutual TLS needs tls_cert and tls_key too");
+  }
+  return tls;
+}
+
+void ParseListen(const YAML::Node& node, Problems& problems, ListenConfig& listen) {
+  if (!node) return;
+  if (!node.IsMap()) {
+    problems.Add("listen", "must be a mapping with http and/or grpc");
+    return;
+  }
+  for (const char* door : {"http", "grpc"}) {
+    YAML::Node d = node[door];
+    if (!d) continue;
+    std::string path = std::string("listen.") + door;
+    if (!d.IsMap()) {
+      problems.Add(path, "must be a mapping (address, tls_cert, tls_key, client_ca)");
+      continue;
+    }
+    std::string address = OptionalString(d, "address", path, problems);
+    ListenerTls tls = ParseListenerTls(d, path, problems);
+    if (std::string(door) == "http") {
+      listen.http_address = address;
+      listen.http_tls = tls;
+    } else {
+      listen.grpc_address = address;
+      listen.grpc_tls = tls;
+    }
+  }
+}
+
 }  // namespace
 
 const Profile* Config::FindProfile(std::string_view name) const {
@@ -288,13 +366,18 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml_text, std::string_view 
     problems.Add("(top level)", "must be a mapping with `profiles`");
     return problems.ToStatus();
   }
-  static const std::set<std::string> kKnown = {"upstream", "default_profile", "profiles"};
+  static const std::set<std::string> kKnown = {"upstream", "default_profile", "profiles",
+                                               "identity", "listen"};
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>();
-    if (!kKnown.count(key)) problems.Add(key, "unknown key (expected upstream, default_profile, profiles)");
+    if (!kKnown.count(key)) {
+      problems.Add(key, "unknown key (expected upstream, identity, listen, default_profile, profiles)");
+    }
   }
   try {
     ParseUpstream(root["upstream"], problems, config.upstream);
+    ParseIdentity(root["identity"], problems, config.identity);
+    ParseListen(root["listen"], problems, config.listen);
     YAML::Node profiles = root["profiles"];
     if (!profiles || !profiles.IsMap() || profiles.size() == 0) {
       problems.Add("profiles", "required: a mapping of profile name -> profile");

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,9 +53,38 @@ struct UpstreamConfig {
   std::chrono::milliseconds read_idle_timeout{600'000};  // between upstream bytes
 };
 
+struct IdentityConfig {
+  // Honour X-Forwarded-* headers (user token, user, email) only behind a trusted proxy such as
+  // the Databricks Apps proxy. Unset in the file: true when DATABRICKS_APP_PORT is set.
+  std::optional<bool> trusted_proxy;
+  // The app's user-authorization scopes, as configured on the Databricks App.
+  std::vector<std::string> user_api_scopes;
+  // Overrides of the tool type -> scope alternatives table (defaults: protocol.md section 1).
+  std::map<std::string, std::vector<std::string>> tool_scopes;
+  // Scopes every user-mode request needs (default: ai-gateway). Empty: the default.
+  std::vector<std::string> request_scopes;
+};
+
+// A listener's transport security. Both files set: TLS; client_ca_file too: mutual TLS.
+struct ListenerTls {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+struct ListenConfig {
+  std::string http_address;  // HOST:PORT; empty: the command line / default
+  std::string grpc_address;
+  ListenerTls http_tls;
+  ListenerTls grpc_tls;
+};
+
 struct Config {
   std::string source;  // file name, or "<embedded default>"
   UpstreamConfig upstream;
+  IdentityConfig identity;
+  ListenConfig listen;
   std::string default_profile;
   std::map<std::string, Profile> profiles;
 

@@ -121,6 +121,44 @@ profiles:
                                      HasSubstr("profiles.a.colour: unknown key"))));
 }
 
+TEST(ConfigTest, ParsesIdentityAndListeners) {
+  auto config = ParseConfig(R"(
+identity:
+  trusted_proxy: true
+  user_api_scopes: [ai-gateway, genie]
+  tool_scopes: {genie_space: [dashboards.genie]}
+listen:
+  http: {address: "0.0.0.0:8443", tls_cert: /c.pem, tls_key: /k.pem}
+  grpc: {tls_cert: /c.pem, tls_key: /k.pem, client_ca: /ca.pem}
+profiles: {a: {model: m}}
+)",
+                            "id.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->identity.trusted_proxy, true);
+  EXPECT_THAT(config->identity.user_api_scopes, ::testing::ElementsAre("ai-gateway", "genie"));
+  EXPECT_THAT(config->identity.tool_scopes.at("genie_space"),
+              ::testing::ElementsAre("dashboards.genie"));
+  EXPECT_EQ(config->listen.http_address, "0.0.0.0:8443");
+  EXPECT_TRUE(config->listen.http_tls.enabled());
+  EXPECT_EQ(config->listen.grpc_tls.client_ca_file, "/ca.pem");
+  EXPECT_FALSE(ParseConfig("profiles: {a: {model: m}}", "x")->identity.trusted_proxy.has_value());
+}
+
+TEST(ConfigTest, IdentityAndListenerMistakesAreNamed) {
+  EXPECT_THAT(ParseConfig(R"(
+identity: {trusted_proxy: maybe, tool_scopes: {genie_space: []}, colour: x}
+listen: {http: {tls_cert: /c.pem}, grpc: {client_ca: /ca.pem}}
+profiles: {a: {model: m}}
+)",
+                          "bad.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("identity.trusted_proxy: must be true or false"),
+                             HasSubstr("identity.tool_scopes.genie_space: must list at least one"),
+                             HasSubstr("identity.colour: unknown key"),
+                             HasSubstr("listen.http: tls_cert and tls_key go together"),
+                             HasSubstr("listen.grpc.client_ca: mutual TLS needs"))));
+}
+
 TEST(ConfigTest, MalformedYamlNamesLineAndColumn) {
   auto config = ParseConfig("profiles:\n  a: [unclosed\n", "x.yaml");
   EXPECT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("x.yaml: line")));
