@@ -36,7 +36,21 @@ std::string StreamHead(bool keep_alive) {
       keep_alive ? "" : "Connection: close\r\n", "\r\n");
 }
 
+namespace {
+
+IdentityOptions ToIdentityOptions(const EmulatorOptions& options) {
+  IdentityOptions identity;
+  identity.oauth_clients = options.oauth_clients;
+  identity.token_ttl_seconds = options.token_ttl_seconds;
+  identity.require_known_tokens = options.require_known_tokens;
+  return identity;
+}
+
+}  // namespace
+
 struct Emulator::Impl {
+  explicit Impl(const EmulatorOptions& o) : options(o), router(ToIdentityOptions(o)) {}
+
   EmulatorOptions options;
   uint16_t port = 0;
   // Destroyed after the io_context (declared first): sessions reach them until then.
@@ -72,8 +86,15 @@ struct Emulator::Impl {
 };
 
 absl::StatusOr<std::unique_ptr<Emulator>> Emulator::Create(const EmulatorOptions& options) {
-  auto impl = std::make_unique<Impl>();
-  impl->options = options;
+  for (const auto& [id, secret] : options.oauth_clients) {
+    if (id.empty() || id.find(':') != std::string::npos) {
+      return absl::InvalidArgumentError(Cat("bad OAuth client id '", id, "'"));
+    }
+  }
+  if (options.token_ttl_seconds <= 0) {
+    return absl::InvalidArgumentError("token_ttl_seconds must be positive");
+  }
+  auto impl = std::make_unique<Impl>(options);
   beast::error_code ec;
   std::string host = options.host == "localhost" ? "127.0.0.1" : options.host;
   asio::ip::address address = asio::ip::make_address(host, ec);

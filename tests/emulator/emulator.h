@@ -9,6 +9,7 @@
 #define AGENTGATEWAY_TESTS_EMULATOR_EMULATOR_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -22,11 +23,18 @@ struct EmulatorOptions {
   int threads = 1;
   std::string cert_pem;  // both set: serve HTTPS only
   std::string key_pem;
+  // Identity (README.md, "Identity"). OAuth M2M clients, id -> secret; empty: the demo client
+  // "emulator-client" / "emulator-secret".
+  std::map<std::string, std::string> oauth_clients;
+  int token_ttl_seconds = 3600;  // of app tokens from POST /oidc/v1/token; > 0
+  // false: an unknown bearer token runs as "static"; true: it is a 401.
+  bool require_known_tokens = false;
 };
 
 class Emulator {
  public:
-  // INVALID_ARGUMENT for a bad host or certificate, UNAVAILABLE when the port cannot be bound.
+  // INVALID_ARGUMENT for a bad host, certificate, OAuth client (empty id, or ':' in the id)
+  // or TTL; UNAVAILABLE when the port cannot be bound.
   static absl::StatusOr<std::unique_ptr<Emulator>> Create(const EmulatorOptions& options);
 
   ~Emulator();

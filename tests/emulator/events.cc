@@ -13,6 +13,7 @@ boost::json::object ResponseObject(std::string_view id, const ResponseMeta& meta
           {"created_at", meta.created_at},
           {"status", status},
           {"model", meta.model},
+          {"metadata", meta.metadata},
           {"output", std::move(output)}};
 }
 

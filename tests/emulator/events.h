@@ -17,6 +17,9 @@ struct ResponseMeta {
   std::string id;     // "resp_<seq>"; later rounds of a stream get "resp_<seq>_r<k>"
   std::string model;
   int64_t created_at = 0;
+  // The request's metadata plus "emulator_identity"; copied into every Responses object (once
+  // per response, never per event).
+  boost::json::object metadata;
 };
 
 // The Responses object with every item of every round. `status` "completed" or "in_progress"

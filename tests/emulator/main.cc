@@ -1,6 +1,7 @@
 // supervisor-emulator: serves the Supervisor API emulator until SIGINT or SIGTERM.
 //
 //   supervisor-emulator --listen HOST:PORT [--tls-cert FILE --tls-key FILE] [--threads N]
+//       [--oauth-client ID:SECRET]... [--token-ttl SECONDS] [--require-known-tokens]
 //
 // Prints exactly one line, "supervisor-emulator listening on http(s)://HOST:PORT", once bound
 // (PORT is the real port when 0 was asked for).
@@ -9,6 +10,8 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "tests/emulator/emulator.h"
@@ -28,6 +31,7 @@ bool ReadFile(const std::string& path, std::string& out) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Databricks Supervisor API emulator (for tests and benchmarks; not the real API)"};
+  agentgateway::emulator::EmulatorOptions options;
   std::string listen = "127.0.0.1:0";
   std::string cert_file;
   std::string key_file;
@@ -38,9 +42,24 @@ int main(int argc, char** argv) {
   cert->needs(key);
   key->needs(cert);
   app.add_option("--threads", threads, "io threads")->check(CLI::Range(1, 256));
+  std::vector<std::string> clients;
+  app.add_option("--oauth-client", clients,
+                 "OAuth M2M client ID:SECRET for POST /oidc/v1/token (repeatable; default "
+                 "emulator-client:emulator-secret)");
+  app.add_option("--token-ttl", options.token_ttl_seconds, "lifetime of app tokens, seconds")
+      ->check(CLI::Range(1, 10 * 365 * 24 * 3600));
+  app.add_flag("--require-known-tokens", options.require_known_tokens,
+               "refuse bearer tokens the emulator did not issue (default: run them as 'static')");
   CLI11_PARSE(app, argc, argv);
+  for (const std::string& client : clients) {
+    std::size_t colon = client.find(':');
+    if (colon == 0 || colon == std::string::npos) {
+      std::cerr << "--oauth-client must be ID:SECRET, got '" << client << "'\n";
+      return 2;
+    }
+    options.oauth_clients[client.substr(0, colon)] = client.substr(colon + 1);
+  }
 
-  agentgateway::emulator::EmulatorOptions options;
   std::size_t colon = listen.rfind(':');
   int port = -1;
   if (colon != std::string::npos) {

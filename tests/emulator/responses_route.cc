@@ -1,11 +1,12 @@
-// Router::HandleResponses: POST /ai-gateway/mlflow/v1/responses, with auth, validation,
-// faults, the scripted model, and background runs.
+// Router::HandleResponses: POST /ai-gateway/mlflow/v1/responses, with authentication and
+// scopes, validation, faults, the scripted model, and background runs (and their polls).
 #include <array>
 #include <charconv>
 #include <ctime>
 
 #include "tests/emulator/str_util.h"
 #include "boost/json/serialize.hpp"
+#include "tests/emulator/codec.h"
 #include "tests/emulator/events.h"
 #include "tests/emulator/responses_model.h"
 #include "tests/emulator/router.h"
@@ -108,23 +109,112 @@ Action StreamAction(std::string_view fault, const HttpRequestData& request, cons
   return action;
 }
 
+// The token of an `Authorization: Bearer <token>` header; empty when there is none.
+std::string_view BearerToken(const HttpRequestData& request) {
+  std::string_view auth = request.Header("authorization");
+  if (auth.size() < 7 || ToLower(auth.substr(0, 7)) != "bearer ") return {};
+  std::string_view token = auth.substr(7);
+  std::size_t start = token.find_first_not_of(" \t");
+  if (start == std::string_view::npos) return {};
+  token.remove_prefix(start);
+  return token.substr(0, token.find_last_not_of(" \t") + 1);
+}
+
+// The status a test sees; 0 when the connection is reset or left hanging before any status.
+int AnsweredStatus(const Action& action) {
+  switch (action.kind) {
+    case Action::Kind::kStream:
+      return 200;  // the head goes out first, whatever the fault
+    case Action::Kind::kReset:
+    case Action::Kind::kHang:
+      return 0;
+    default:
+      return action.reply.status;
+  }
+}
+
+Action StatusAction(int http_status, const absl::Status& status) {
+  std::string_view code = status.code() == absl::StatusCode::kUnauthenticated
+                              ? "UNAUTHENTICATED"
+                              : "PERMISSION_DENIED";
+  return ErrorAction(http_status, code, Cat(status.message()));
+}
+
+// The request's metadata (when an object) plus who the response ran as.
+boost::json::object ResponseMetadata(const ResponsesRequest& request, const Caller& caller) {
+  boost::json::object metadata;
+  if (const boost::json::value* sent = request.body.if_contains("metadata")) {
+    if (sent->is_object()) metadata = sent->get_object();
+  }
+  metadata["emulator_identity"] = caller.identity;
+  return metadata;
+}
+
 }  // namespace
+
+absl::StatusOr<std::shared_ptr<const Caller>> Router::Identify(const HttpRequestData& request,
+                                                               RequestRecord& record) const {
+  std::string_view token = BearerToken(request);
+  if (token.empty()) {
+    return absl::UnauthenticatedError(
+        "Credential was not sent or was of an unsupported type for this API.");
+  }
+  record.token_fingerprint = TokenFingerprint(token);
+  absl::StatusOr<std::shared_ptr<const Caller>> caller = identity_.Authenticate(token);
+  if (caller.ok()) record.identity = (*caller)->identity;
+  return caller;
+}
 
 Action Router::HandleResponses(const HttpRequestData& request) {
   stats_.Inc(Stats::kResponsesRequests);
+  RequestRecord record;
+  record.method = "POST";
+  absl::StatusOr<std::shared_ptr<const Caller>> caller = Identify(request, record);
   {
     absl::MutexLock lock(&mu_);
     last_request_ = request;
+    last_identity_ = record.identity;
   }
-  std::string_view auth = request.Header("authorization");
-  if (auth.size() < 7 || ToLower(auth.substr(0, 7)) != "bearer " ||
-      auth.substr(7).find_first_not_of(" \t") == std::string_view::npos) {
-    return ErrorAction(401, "UNAUTHENTICATED",
-                       "Credential was not sent or was of an unsupported type for this API.");
+  Action action = caller.ok() ? RunResponses(request, **caller, record.question)
+                              : StatusAction(401, caller.status());
+  record.status = AnsweredStatus(action);
+  request_log_.Add(std::move(record));
+  return action;
+}
+
+Action Router::HandleBackgroundPoll(const HttpRequestData& request, std::string_view id) {
+  RequestRecord record;
+  record.method = "GET";
+  absl::StatusOr<std::shared_ptr<const Caller>> caller = Identify(request, record);
+  absl::Status allowed = caller.ok() ? CheckUserScopes(**caller, {}) : caller.status();
+  Action action;
+  if (!allowed.ok()) {
+    action = StatusAction(caller.ok() ? 403 : 401, allowed);
+  } else {
+    absl::MutexLock lock(&mu_);
+    auto it = background_.find(id);
+    if (it == background_.end()) {
+      action = ErrorAction(404, "RESOURCE_DOES_NOT_EXIST",
+                           Cat("Response '", id, "' does not exist"));
+    } else {
+      // Quirk kept from upstream: the first poll still says in_progress.
+      action.reply.body = it->second.polls++ == 0 ? it->second.in_progress : it->second.completed;
+    }
   }
+  record.status = action.reply.status;
+  request_log_.Add(std::move(record));
+  return action;
+}
+
+Action Router::RunResponses(const HttpRequestData& request, const Caller& caller,
+                            std::string& question) {
   absl::StatusOr<ResponsesRequest> parsed = ParseResponsesRequest(request.body);
   if (!parsed.ok()) {
     return ErrorAction(400, "INVALID_PARAMETER_VALUE", Cat(parsed.status().message()));
+  }
+  question = parsed->question;
+  if (absl::Status allowed = CheckUserScopes(caller, parsed->tools); !allowed.ok()) {
+    return StatusAction(403, allowed);
   }
   std::string fault(request.Header("x-emulator-fault"));
   if (fault.empty()) fault = parsed->fault;
@@ -145,7 +235,7 @@ Action Router::HandleResponses(const HttpRequestData& request) {
       static_cast<int>(HeaderInt(request, "x-emulator-delta-bytes", 16, kMaxDeltaBytes));
   Turn turn = RunScript(*parsed, options);
   ResponseMeta meta{Cat("resp_", seq), parsed->model,
-                    static_cast<int64_t>(std::time(nullptr))};
+                    static_cast<int64_t>(std::time(nullptr)), ResponseMetadata(*parsed, caller)};
   std::chrono::milliseconds drip(
       fault == "drip" ? HeaderInt(request, "x-emulator-drip-ms", 200, 3'600'000) : 0);
 

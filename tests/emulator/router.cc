@@ -11,7 +11,19 @@ namespace agentgateway::emulator {
 namespace {
 
 constexpr std::string_view kResponsesPath = "/ai-gateway/mlflow/v1/responses";
+constexpr std::string_view kTokenPath = "/oidc/v1/token";
 constexpr std::chrono::milliseconds kDefaultWaitTimeout{10'000};
+constexpr int64_t kDefaultRecentRequests = 100;
+
+Action MethodNotAllowed(const HttpRequestData& request, std::string_view allow) {
+  Reply reply = ErrorReply(405, "BAD_REQUEST",
+                           Cat("Method ", request.method, " not allowed for ",
+                                        request.target));
+  reply.headers.emplace_back("Allow", std::string(allow));
+  return ReplyAction(std::move(reply));
+}
+
+}  // namespace
 
 Reply ErrorReply(int status, std::string_view code, std::string_view message) {
   Reply reply;
@@ -26,33 +38,6 @@ Action ReplyAction(Reply reply) {
   action.reply = std::move(reply);
   return action;
 }
-
-Action MethodNotAllowed(const HttpRequestData& request, std::string_view allow) {
-  Reply reply = ErrorReply(405, "BAD_REQUEST",
-                           Cat("Method ", request.method, " not allowed for ",
-                                        request.target));
-  reply.headers.emplace_back("Allow", std::string(allow));
-  return ReplyAction(std::move(reply));
-}
-
-std::string_view QueryParam(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    std::size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    std::size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? "" : pair.substr(eq + 1);
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return {};
-}
-
-bool ParseInt(std::string_view text, int64_t& out) {
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && ptr == text.data() + text.size();
-}
-
-}  // namespace
 
 std::string_view HttpRequestData::Header(std::string_view lower_name) const {
   for (const auto& [name, value] : headers) {
@@ -76,23 +61,39 @@ Action Router::Handle(const HttpRequestData& request) {
     if (path == "/emulator/requests/last") {
       return get ? ReplyAction(LastRequestReply()) : MethodNotAllowed(request, "GET");
     }
+    if (path == "/emulator/requests") {
+      return get ? ReplyAction(RecentRequestsReply(query)) : MethodNotAllowed(request, "GET");
+    }
     if (path == "/emulator/wait") {
       return get ? HandleWait(query) : MethodNotAllowed(request, "GET");
     }
+    bool post = request.method == "POST";
+    if (path == "/emulator/token-endpoint") {
+      return post ? ReplyAction(TokenControlReply(query)) : MethodNotAllowed(request, "POST");
+    }
+    if (path == "/emulator/users/token") {
+      return post ? ReplyAction(MintUserTokenReply(request)) : MethodNotAllowed(request, "POST");
+    }
     if (path == "/emulator/reset") {
-      if (request.method != "POST") return MethodNotAllowed(request, "POST");
+      if (!post) return MethodNotAllowed(request, "POST");
       stats_.Reset();
+      identity_.ResetControls();
+      request_log_.Clear();
       return ReplyAction(WaitReply(true));
     }
   }
   stats_.Inc(Stats::kRequestsTotal);
+  if (path == kTokenPath) {
+    return request.method == "POST" ? HandleTokenEndpoint(request)
+                                    : MethodNotAllowed(request, "POST");
+  }
   if (path == kResponsesPath) {
     return request.method == "POST" ? HandleResponses(request) : MethodNotAllowed(request, "POST");
   }
   if (path.size() > kResponsesPath.size() + 1 && path.substr(0, kResponsesPath.size()) ==
                                                      kResponsesPath &&
       path[kResponsesPath.size()] == '/') {
-    return get ? HandleBackgroundPoll(path.substr(kResponsesPath.size() + 1))
+    return get ? HandleBackgroundPoll(request, path.substr(kResponsesPath.size() + 1))
                : MethodNotAllowed(request, "GET");
   }
   return ReplyAction(ErrorReply(404, "ENDPOINT_NOT_FOUND",
@@ -116,8 +117,23 @@ Reply Router::LastRequestReply() const {
     out = {{"method", last_request_.method},
            {"target", last_request_.target},
            {"headers", std::move(headers)},
-           {"body", last_request_.body}};
+           {"body", last_request_.body},
+           {"identity", last_identity_}};
   }
+  Reply reply;
+  reply.body = boost::json::serialize(out);
+  return reply;
+}
+
+Reply Router::RecentRequestsReply(std::string_view query) const {
+  int64_t limit = kDefaultRecentRequests;
+  std::string_view limit_text = QueryParam(query, "limit");
+  if (!limit_text.empty() && (!ParseInt(limit_text, limit) || limit < 0)) {
+    return ErrorReply(400, "INVALID_PARAMETER_VALUE", "'limit' must be a non-negative integer");
+  }
+  boost::json::object out;
+  out["total"] = request_log_.total();
+  out["requests"] = request_log_.Recent(static_cast<std::size_t>(limit));
   Reply reply;
   reply.body = boost::json::serialize(out);
   return reply;
@@ -140,19 +156,6 @@ Action Router::HandleWait(std::string_view query) {
   action.kind = Action::Kind::kWait;
   action.delay = std::chrono::milliseconds(timeout_ms);
   return action;
-}
-
-Action Router::HandleBackgroundPoll(std::string_view id) {
-  Reply reply;
-  absl::MutexLock lock(&mu_);
-  auto it = background_.find(id);
-  if (it == background_.end()) {
-    return ReplyAction(ErrorReply(404, "RESOURCE_DOES_NOT_EXIST",
-                                  Cat("Response '", id, "' does not exist")));
-  }
-  // Quirk kept from upstream: the first poll still says in_progress.
-  reply.body = it->second.polls++ == 0 ? it->second.in_progress : it->second.completed;
-  return ReplyAction(std::move(reply));
 }
 
 }  // namespace agentgateway::emulator

@@ -3,7 +3,8 @@
 // performs I/O.
 //
 // One Router per Emulator, shared by all sessions on all io threads: it is thread-safe.
-// Counters are atomics (Stats); the last request and the background runs are guarded by mutexes.
+// Counters are atomics (Stats); the last request and the background runs are guarded by `mu_`;
+// the identity store and the request log have their own locks (never taken under `mu_`).
 #ifndef AGENTGATEWAY_TESTS_EMULATOR_ROUTER_H_
 #define AGENTGATEWAY_TESTS_EMULATOR_ROUTER_H_
 
@@ -18,6 +19,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "tests/emulator/identity.h"
+#include "tests/emulator/request_log.h"
 #include "tests/emulator/stats.h"
 
 namespace agentgateway::emulator {
@@ -65,8 +68,14 @@ struct Action {
   int64_t value = 0;
 };
 
+// A Databricks-style error: {"error_code": code, "message": message}.
+Reply ErrorReply(int status, std::string_view code, std::string_view message);
+Action ReplyAction(Reply reply);
+
 class Router {
  public:
+  explicit Router(IdentityOptions identity = {}) : identity_(std::move(identity)) {}
+
   Action Handle(const HttpRequestData& request);
 
   Stats& stats() { return stats_; }
@@ -80,15 +89,30 @@ class Router {
     int polls = 0;
   };
 
+  // The caller of a responses-route request, or the 401 that refuses it. Fills the record's
+  // identity and token fingerprint.
+  absl::StatusOr<std::shared_ptr<const Caller>> Identify(const HttpRequestData& request,
+                                                         RequestRecord& record) const;
   Action HandleResponses(const HttpRequestData& request);
-  Action HandleBackgroundPoll(std::string_view id);
+  Action RunResponses(const HttpRequestData& request, const Caller& caller,
+                      std::string& question);
+  Action HandleBackgroundPoll(const HttpRequestData& request, std::string_view id);
   Action HandleWait(std::string_view query);
   Reply LastRequestReply() const;
+  Reply RecentRequestsReply(std::string_view query) const;
+  // Identity routes (token_routes.cc).
+  Action HandleTokenEndpoint(const HttpRequestData& request);
+  Reply TokenEndpointReply(const HttpRequestData& request);
+  Reply TokenControlReply(std::string_view query);
+  Reply MintUserTokenReply(const HttpRequestData& request);
 
   Stats stats_;
+  IdentityStore identity_;
+  RequestLog request_log_;
   std::atomic<uint64_t> next_seq_{1};
   mutable absl::Mutex mu_;
   HttpRequestData last_request_ ABSL_GUARDED_BY(mu_);
+  std::string last_identity_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, BackgroundRun, std::less<>> background_ ABSL_GUARDED_BY(mu_);
 };
 

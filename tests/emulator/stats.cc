@@ -5,7 +5,8 @@ namespace {
 
 constexpr std::string_view kCounterNames[Stats::kCounterCount] = {
     "requests_total",   "responses_requests",    "streams_started",
-    "streams_completed", "streams_client_closed",
+    "streams_completed", "streams_client_closed", "token_requests",
+    "token_failures",
 };
 
 }  // namespace

@@ -27,6 +27,8 @@ class Stats {
     kStreamsStarted,
     kStreamsCompleted,
     kStreamsClientClosed,
+    kTokenRequests,  // POST /oidc/v1/token
+    kTokenFailures,  // ... answered with anything but 200
     kCounterCount,
   };
 

@@ -4,6 +4,7 @@
 #define AGENTGATEWAY_TESTS_EMULATOR_STR_UTIL_H_
 
 #include <charconv>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -41,6 +42,25 @@ inline std::string Hex(std::size_t value) {
   char digits[20];
   auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), value, 16);
   return std::string(digits, end);
+}
+
+// Value of `name` in a query string `a=1&b=2` (not %-decoded); empty when absent.
+inline std::string_view QueryParam(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    std::size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+// The whole of `text` as a decimal integer.
+inline bool ParseInt(std::string_view text, int64_t& out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size();
 }
 
 inline std::string ToLower(std::string_view text) {

@@ -1,5 +1,5 @@
-// A small synchronous HTTP/1.1 client (plain or TLS) for the emulator's tests. Header-only and
-// included by emulator_test.cc alone, so Beast is compiled into one test translation unit.
+// A small synchronous HTTP/1.1 client (plain or TLS) for the emulator's tests. Header-only;
+// included by emulator_test.cc and identity_test.cc only (the test's two Beast translation units).
 #ifndef AGENTGATEWAY_TESTS_EMULATOR_TEST_CLIENT_H_
 #define AGENTGATEWAY_TESTS_EMULATOR_TEST_CLIENT_H_
 

@@ -232,7 +232,9 @@ TEST_F(AgentServiceTest, SlowReaderPausesTheRunAndEverythingStillArrives) {
   v1::StreamEvent event;
   int received = 0;
   while (reader->Read(&event)) {
-    if (received < sent) EXPECT_EQ(event.json(), "\"" + big + std::to_string(received) + "\"");
+    if (received < sent) {
+      EXPECT_EQ(event.json(), "\"" + big + std::to_string(received) + "\"");
+    }
     ++received;
   }
   EXPECT_EQ(received, sent + 1);
