@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/strand.hpp>
 #include <grpcpp/channel.h>
 
@@ -21,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gateway/http_session.h"
 #include "gateway/rpc_calls.h"
+#include "gateway/server_tls.h"
 
 namespace agentgateway::gateway {
 namespace {
@@ -54,6 +56,8 @@ struct HttpServer::Impl {
     });
   }
 
+  // Declared before ioc: TLS streams left in the io_context's handlers are freed with it.
+  std::optional<net::ssl::context> tls;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::AgentService::Stub> stub;
   RpcTracker tracker;
@@ -72,6 +76,11 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
     const HttpServerOptions& options, std::shared_ptr<grpc::Channel> channel) {
   if (channel == nullptr) return absl::InvalidArgumentError("HttpServer needs a gRPC channel");
   auto impl = std::make_unique<Impl>(options);
+  if (TlsRequested(options) || !options.tls_client_ca_pem.empty()) {
+    absl::StatusOr<SslCtxPtr> ctx = MakeServerTlsContext(options);
+    if (!ctx.ok()) return ctx.status();
+    impl->tls.emplace(ctx->release());  // asio's context owns (and frees) the SSL_CTX
+  }
   boost::system::error_code ec;
   net::ip::address address = net::ip::make_address(options.listen_host, ec);
   if (ec) {
@@ -97,6 +106,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
   impl->channel = std::move(channel);
   impl->stub = v1::AgentService::NewStub(impl->channel);
   impl->env.options = options;
+  impl->env.options.tls_key_pem.clear();  // loaded into the context; no second copy kept
+  impl->env.tls = impl->tls ? &*impl->tls : nullptr;
   impl->env.stub = impl->stub.get();
   impl->env.tracker = &impl->tracker;
   impl->env.registry = &impl->registry;

@@ -2,8 +2,9 @@
 // (JSON or SSE), GET /health, /agent/info and the chat page at /, all served by calling
 // AgentService through a grpc::Channel (in production an in-process channel).
 //
-// Owns an io_context run by `threads` threads, the listener and, through them, one session per
-// connection. Beast stays out of this header (pimpl).
+// Owns an io_context run by `threads` threads, the listener, the TLS context (when the options
+// ask for HTTPS) and, through them, one session per connection. Beast stays out of this header
+// (pimpl).
 #ifndef AGENTGATEWAY_GATEWAY_HTTP_SERVER_H_
 #define AGENTGATEWAY_GATEWAY_HTTP_SERVER_H_
 
@@ -28,11 +29,18 @@ struct HttpServerOptions {
   std::size_t max_body_bytes = 4 << 20;  // larger -> 413
   std::chrono::milliseconds read_timeout{60'000};
   std::string default_profile_hint;  // informational; the service picks the default profile
+  // HTTPS: both set -> the port serves TLS only (1.2+, ALPN http/1.1); one without the other is
+  // INVALID_ARGUMENT. The cert PEM is the leaf first, then any intermediates.
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
+  // Mutual TLS: set -> every client must present a certificate chaining to one of these CAs.
+  std::string tls_client_ca_pem;
 };
 
 class HttpServer {
  public:
-  // Binds and starts serving; errors: INVALID_ARGUMENT (bad host), UNAVAILABLE (bind/listen).
+  // Binds and starts serving; errors: INVALID_ARGUMENT (bad host, TLS options incomplete or
+  // not parseable, with OpenSSL's reason), UNAVAILABLE (bind/listen).
   static absl::StatusOr<std::unique_ptr<HttpServer>> Create(const HttpServerOptions& options,
                                                             std::shared_ptr<grpc::Channel> channel);
 

@@ -1,13 +1,17 @@
-// HttpSession: one per connection, all handlers on the connection's strand. Reads a request
+// HttpSession<Stream>: one per connection, over beast::tcp_stream or
+// beast::ssl_stream<beast::tcp_stream>; all handlers on the connection's strand. A TLS session
+// first completes its handshake (bounded by read_timeout), then reads a request
 // (header first, so size limits apply before the body arrives), routes it without I/O, and
 // either answers at once or calls AgentService; for streams it acts as the SSE stream's sink.
 // While a call is in flight it keeps one read pending on the socket so that a client that goes
-// away cancels the call (and, through it, the upstream).
+// away cancels the call (and, through it, the upstream). A TLS session that ends cleanly sends
+// close_notify (bounded by kTlsShutdownTimeout); one that failed just closes its socket.
 #include "gateway/http_session.h"
 
 #include <functional>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include <boost/asio/dispatch.hpp>
@@ -16,6 +20,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "absl/strings/ascii.h"
 #include "gateway/text.h"
@@ -34,19 +39,36 @@ constexpr std::size_t kHeaderLimit = 8 * 1024;
 // Bytes a client may send while its call runs (pipelining) before we stop watching the socket.
 constexpr std::size_t kMaxPipelinedBytes = 64 * 1024;
 constexpr std::size_t kWatchReadSize = 4096;
+// How long a closing TLS session waits for its close_notify exchange before dropping the socket.
+constexpr std::chrono::milliseconds kTlsShutdownTimeout{2000};
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 }  // namespace
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+template <class Stream>
+class HttpSession : public HttpSessionBase,
+                    public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  HttpSession(tcp::socket&& socket, const SessionEnv* env) : stream_(std::move(socket)), env_(env) {}
-  ~HttpSession() { env_->registry->Remove(this); }
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  template <class... StreamArgs>
+  HttpSession(const SessionEnv* env, StreamArgs&&... stream_args)
+      : stream_(std::forward<StreamArgs>(stream_args)...), env_(env) {}
+  ~HttpSession() override { env_->registry->Remove(this); }
 
   void Run() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->DoHandshake();
+      } else {
+        self->DoRead();
+      }
+    });
   }
-  void Shutdown() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] { self->OnShutdown(); });
+  void Shutdown() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->OnShutdown(); });
   }
   net::any_io_executor executor() { return stream_.get_executor(); }
 
@@ -56,9 +78,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void StreamFail(HttpResponse response) { OnCallResponse(std::move(response)); }
   // A unary call's answer (or a stream that failed before its first event), on the strand.
   void OnCallResponse(HttpResponse response);
-  void StreamAbort() { Close(); }
+  void StreamAbort() { Drop(); }
 
  private:
+  beast::tcp_stream& transport() { return beast::get_lowest_layer(stream_); }
+  void DoHandshake();
+  void OnHandshake(beast::error_code ec);
   void DoRead();
   void OnReadHeader(beast::error_code ec);
   void OnReadBody(beast::error_code ec);
@@ -72,9 +97,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void WithHead(std::function<void(bool)> next);
   void WriteChunk(std::string data, std::function<void(bool)> done);
   void OnShutdown();
-  void Close();
+  void Close();  // a clean end: over TLS, close_notify first
+  void Drop();   // after a failure: the socket just closes (no-op once closing)
+  void CloseSocket();
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   const SessionEnv* env_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -82,6 +109,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::string request_id_;
   bool keep_alive_ = true;
   bool http10_ = false;  // HTTP/1.0 has no chunked encoding: SSE is close-delimited
+  bool tls_ready_ = !kTls;  // the handshake completed (always true for plain TCP)
   bool closed_ = false;
   bool stopping_ = false;
   // Call in flight (unary or stream): cancelled when the client goes away or on Stop.
@@ -97,6 +125,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // A stream write that makes no progress for read_timeout closes the connection (a client
   // that stopped reading would otherwise hold the upstream open forever).
   net::steady_timer write_timer_{stream_.get_executor()};
+  // Bounds the TLS close. Its own timer, not tcp_stream's: a watch read may be pending with no
+  // expiry, and tcp_stream applies a new expiry only to operations started after it.
+  net::steady_timer shutdown_timer_{stream_.get_executor()};
   static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 };
 
@@ -104,9 +135,10 @@ namespace {
 
 // Thread-safe bridge from SseStream (gRPC threads) to the session's strand. Holds the session
 // weakly: a late event for a session that is gone reports a failed write, which cancels the call.
+template <class Session>
 class SessionSink : public StreamSink {
  public:
-  explicit SessionSink(const std::shared_ptr<HttpSession>& session)
+  explicit SessionSink(const std::shared_ptr<Session>& session)
       : session_(session), executor_(session->executor()) {}
 
   void Write(std::string data, std::function<void(bool)> done) override {
@@ -135,7 +167,7 @@ class SessionSink : public StreamSink {
   }
 
  private:
-  std::weak_ptr<HttpSession> session_;
+  std::weak_ptr<Session> session_;
   net::any_io_executor executor_;
 };
 
@@ -154,7 +186,26 @@ HttpRequest ToHttpRequest(const http::request<http::string_body>& req) {
 
 }  // namespace
 
-void HttpSession::DoRead() {
+template <class Stream>
+void HttpSession<Stream>::DoHandshake() {
+  transport().expires_after(env_->options.read_timeout);
+  stream_.async_handshake(net::ssl::stream_base::server,
+                          [self = this->shared_from_this()](beast::error_code ec) {
+                            self->OnHandshake(ec);
+                          });
+}
+
+template <class Stream>
+void HttpSession<Stream>::OnHandshake(beast::error_code ec) {
+  // A plaintext client, a wrong CA on either side, a missing client certificate or a timeout:
+  // there is no HTTP channel to answer on, so the connection just closes.
+  if (ec) return Drop();
+  tls_ready_ = true;
+  DoRead();
+}
+
+template <class Stream>
+void HttpSession<Stream>::DoRead() {
   if (stopping_ || closed_) return Close();
   parser_.emplace();
   parser_->header_limit(kHeaderLimit);
@@ -162,19 +213,21 @@ void HttpSession::DoRead() {
   rpc_context_.reset();
   client_gone_ = false;
   head_sent_ = false;
-  stream_.expires_after(env_->options.read_timeout);
+  transport().expires_after(env_->options.read_timeout);
   http::async_read_header(stream_, buffer_, *parser_,
-                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                             self->OnReadHeader(ec);
                           });
 }
 
-void HttpSession::OnReadHeader(beast::error_code ec) {
+template <class Stream>
+void HttpSession<Stream>::OnReadHeader(beast::error_code ec) {
   request_id_.clear();
   if (ec == http::error::header_limit) {
     return SendResponse(EarlyError("", 431, "request header fields too large"), true);
   }
-  if (ec == http::error::end_of_stream || ec == beast::error::timeout) return Close();
+  if (ec == http::error::end_of_stream) return Close();
+  if (ec == beast::error::timeout) return Drop();  // tcp_stream closed the socket already
   if (ec == http::error::body_limit) {  // Beast checks Content-Length when the header completes
     return SendResponse(
         EarlyError(std::string(parser_->get().target()),
@@ -186,7 +239,7 @@ void HttpSession::OnReadHeader(beast::error_code ec) {
       // A malformed request line or header.
       return SendResponse(EarlyError("", 400, Cat("bad request: ", ec.message())), true);
     }
-    return Close();
+    return Drop();
   }
   const auto& req = parser_->get();
   target_ = std::string(req.target());
@@ -196,14 +249,14 @@ void HttpSession::OnReadHeader(beast::error_code ec) {
                    Cat("request body exceeds ", env_->options.max_body_bytes, " bytes")),
         true);
   }
-  auto read_body = [self = shared_from_this()] {
+  auto read_body = [self = this->shared_from_this()] {
     http::async_read(self->stream_, self->buffer_, *self->parser_,
                      [self](beast::error_code ec, std::size_t) { self->OnReadBody(ec); });
   };
   if (beast::iequals(req[http::field::expect], "100-continue")) {
     net::async_write(stream_, net::buffer(kContinue),
-                     [self = shared_from_this(), read_body](beast::error_code ec, std::size_t) {
-                       if (ec) return self->Close();
+                     [self = this->shared_from_this(), read_body](beast::error_code ec, std::size_t) {
+                       if (ec) return self->Drop();
                        read_body();
                      });
     return;
@@ -211,7 +264,8 @@ void HttpSession::OnReadHeader(beast::error_code ec) {
   read_body();
 }
 
-void HttpSession::OnReadBody(beast::error_code ec) {
+template <class Stream>
+void HttpSession<Stream>::OnReadBody(beast::error_code ec) {
   if (ec == http::error::body_limit) {
     return SendResponse(
         EarlyError(target_, 413,
@@ -220,7 +274,7 @@ void HttpSession::OnReadBody(beast::error_code ec) {
   }
   if (ec == beast::error::timeout || ec == net::error::eof || ec == http::error::end_of_stream ||
       ec == http::error::partial_message) {
-    return Close();
+    return Drop();
   }
   if (ec) {
     return SendResponse(EarlyError(target_, 400, Cat("bad request: ", ec.message())), true);
@@ -230,24 +284,26 @@ void HttpSession::OnReadBody(beast::error_code ec) {
   Dispatch(ToHttpRequest(parser_->get()));
 }
 
-void HttpSession::Dispatch(HttpRequest request) {
+template <class Stream>
+void HttpSession<Stream>::Dispatch(HttpRequest request) {
   RouteResult route = Route(request);
   request_id_ = std::move(route.request_id);
   if (route.response.has_value()) return SendResponse(*std::move(route.response), false);
   // The call may run for minutes: no read timeout now; the watch read notices a client leaving.
-  stream_.expires_never();
+  transport().expires_never();
   StartRpc(*std::move(route.rpc));
   DoWatch();
 }
 
-void HttpSession::StartRpc(RpcPlan plan) {
+template <class Stream>
+void HttpSession<Stream>::StartRpc(RpcPlan plan) {
   if (plan.kind == RpcPlan::Kind::kStream) {
     auto stream = SseStream::Start(env_->stub, env_->tracker, std::move(plan),
-                                   std::make_shared<SessionSink>(shared_from_this()));
+                                   std::make_shared<SessionSink<HttpSession>>(this->shared_from_this()));
     rpc_context_ = stream->context();
     return;
   }
-  std::weak_ptr<HttpSession> weak = weak_from_this();
+  std::weak_ptr<HttpSession> weak = this->weak_from_this();
   auto executor = stream_.get_executor();
   rpc_context_ = StartUnaryCall(
       env_->stub, env_->tracker, std::move(plan), [weak, executor](HttpResponse response) {
@@ -257,9 +313,10 @@ void HttpSession::StartRpc(RpcPlan plan) {
       });
 }
 
-void HttpSession::SendResponse(HttpResponse response, bool close) {
+template <class Stream>
+void HttpSession<Stream>::SendResponse(HttpResponse response, bool close) {
   if (closed_) return;
-  if (client_gone_) return Close();
+  if (client_gone_) return Drop();
   auto res = std::make_shared<http::response<http::string_body>>();
   res->version(11);
   res->result(static_cast<unsigned>(response.status));
@@ -270,48 +327,56 @@ void HttpSession::SendResponse(HttpResponse response, bool close) {
   res->body() = std::move(response.body);
   res->prepare_payload();
   http::async_write(stream_, *res,
-                    [self = shared_from_this(), res, close](beast::error_code ec, std::size_t) {
+                    [self = this->shared_from_this(), res, close](beast::error_code ec, std::size_t) {
                       self->OnWrite(close, ec);
                     });
 }
 
-void HttpSession::OnWrite(bool close, beast::error_code ec) {
-  if (ec || close) return Close();
+template <class Stream>
+void HttpSession<Stream>::OnWrite(bool close, beast::error_code ec) {
+  if (ec) return Drop();
+  if (close) return Close();
   Continue();
 }
 
 // The response is complete: read the next request, after the watch read (if any) returns.
-void HttpSession::Continue() {
+template <class Stream>
+void HttpSession<Stream>::Continue() {
   rpc_context_.reset();
   if (stopping_ || !keep_alive_) return Close();
   if (watching_) {
     resume_after_watch_ = true;
     beast::error_code ignored;  // cancel fails only on a closed socket, seen by OnWatch anyway
-    stream_.socket().cancel(ignored);
+    transport().socket().cancel(ignored);
     return;
   }
   DoRead();
 }
 
-void HttpSession::DoWatch() {
+template <class Stream>
+void HttpSession<Stream>::DoWatch() {
   watching_ = true;
   stream_.async_read_some(buffer_.prepare(kWatchReadSize),
-                          [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                          [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                             self->OnWatch(ec, n);
                           });
 }
 
-void HttpSession::OnWatch(beast::error_code ec, std::size_t n) {
+template <class Stream>
+void HttpSession<Stream>::OnWatch(beast::error_code ec, std::size_t n) {
   watching_ = false;
   buffer_.commit(n);
   if (resume_after_watch_) {
     resume_after_watch_ = false;
-    if (ec && ec != net::error::operation_aborted) return Close();
+    if (ec && ec != net::error::operation_aborted) return Drop();
     return DoRead();
   }
   if (ec) {
     // The client went away (or Stop closed the socket): cancel the call; its end closes us.
     client_gone_ = true;
+    // A TLS close waiting for the peer's close_notify behind this read has nothing left to
+    // wait for (seen: asio's shutdown then idles until shutdown_timer_ fires).
+    if (closed_) CloseSocket();
     if (rpc_context_) rpc_context_->TryCancel();
     return;
   }
@@ -320,7 +385,8 @@ void HttpSession::OnWatch(beast::error_code ec, std::size_t n) {
   if (buffer_.size() < kMaxPipelinedBytes) DoWatch();
 }
 
-void HttpSession::WithHead(std::function<void(bool)> next) {
+template <class Stream>
+void HttpSession<Stream>::WithHead(std::function<void(bool)> next) {
   if (head_sent_) return next(true);
   head_sent_ = true;
   sse_head_ = std::make_unique<http::response<http::empty_body>>(http::status::ok, 11);
@@ -335,17 +401,18 @@ void HttpSession::WithHead(std::function<void(bool)> next) {
   sse_head_->keep_alive(keep_alive_ && !stopping_);
   sse_serializer_ = std::make_unique<http::response_serializer<http::empty_body>>(*sse_head_);
   http::async_write_header(stream_, *sse_serializer_,
-                           [self = shared_from_this(), next = std::move(next)](
+                           [self = this->shared_from_this(), next = std::move(next)](
                                beast::error_code ec, std::size_t) { next(!ec); });
 }
 
-void HttpSession::WriteChunk(std::string data, std::function<void(bool)> done) {
+template <class Stream>
+void HttpSession<Stream>::WriteChunk(std::string data, std::function<void(bool)> done) {
   chunk_ = std::move(data);
   write_timer_.expires_after(env_->options.read_timeout);
-  write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (!ec) self->Close();  // timed out; operation_aborted means the write finished
+  write_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+    if (!ec) self->Drop();  // timed out; operation_aborted means the write finished
   });
-  auto on_written = [self = shared_from_this(), done = std::move(done)](beast::error_code ec,
+  auto on_written = [self = this->shared_from_this(), done = std::move(done)](beast::error_code ec,
                                                                         std::size_t) {
     self->write_timer_.cancel();
     if (ec) self->client_gone_ = true;
@@ -358,9 +425,10 @@ void HttpSession::WriteChunk(std::string data, std::function<void(bool)> done) {
   }
 }
 
-void HttpSession::StreamWrite(std::string data, std::function<void(bool)> done) {
+template <class Stream>
+void HttpSession<Stream>::StreamWrite(std::string data, std::function<void(bool)> done) {
   if (closed_ || client_gone_ || stopping_) return done(false);
-  WithHead([self = shared_from_this(), data = std::move(data),
+  WithHead([self = this->shared_from_this(), data = std::move(data),
             done = std::move(done)](bool ok) mutable {
     if (!ok) {
       self->client_gone_ = true;
@@ -370,12 +438,14 @@ void HttpSession::StreamWrite(std::string data, std::function<void(bool)> done) 
   });
 }
 
-void HttpSession::StreamEnd(std::string data) {
-  if (closed_ || client_gone_) return Close();
-  WithHead([self = shared_from_this(), data = std::move(data)](bool ok) mutable {
-    if (!ok) return self->Close();
+template <class Stream>
+void HttpSession<Stream>::StreamEnd(std::string data) {
+  if (closed_ || client_gone_) return Drop();
+  WithHead([self = this->shared_from_this(), data = std::move(data)](bool ok) mutable {
+    if (!ok) return self->Drop();
     self->WriteChunk(std::move(data), [self](bool ok) {
-      if (!ok || self->http10_) return self->Close();
+      if (!ok) return self->Drop();
+      if (self->http10_) return self->Close();  // over TLS, close_notify marks a complete body
       net::async_write(self->stream_, http::make_chunk_last(),
                        [self](beast::error_code ec, std::size_t) {
                          self->OnWrite(!self->keep_alive_ || self->stopping_, ec);
@@ -384,39 +454,71 @@ void HttpSession::StreamEnd(std::string data) {
   });
 }
 
-void HttpSession::OnCallResponse(HttpResponse response) {
-  if (closed_ || client_gone_) return Close();
+template <class Stream>
+void HttpSession<Stream>::OnCallResponse(HttpResponse response) {
+  if (closed_ || client_gone_) return Drop();
   SendResponse(std::move(response), false);
 }
 
-void HttpSession::OnShutdown() {
+template <class Stream>
+void HttpSession<Stream>::OnShutdown() {
   stopping_ = true;
   if (rpc_context_) rpc_context_->TryCancel();
   Close();
 }
 
-void HttpSession::Close() {
+template <class Stream>
+void HttpSession<Stream>::Close() {
   if (closed_) return;
-  closed_ = true;
-  beast::error_code ignored;  // the peer may have reset already; nothing left to tell it
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream_.close();
+  if constexpr (kTls) {
+    if (tls_ready_ && !client_gone_) {
+      closed_ = true;
+      shutdown_timer_.expires_after(kTlsShutdownTimeout);
+      shutdown_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+        if (!ec) self->CloseSocket();  // the peer never answered close_notify
+      });
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        // Errors are ignored: many clients just close the TCP connection after our
+        // close_notify (stream_truncated), and either way the socket closes now.
+        self->shutdown_timer_.cancel();
+        self->CloseSocket();
+      });
+      return;
+    }
+  }
+  Drop();
 }
 
-bool SessionRegistry::Add(const std::shared_ptr<HttpSession>& session) {
+template <class Stream>
+void HttpSession<Stream>::Drop() {
+  // A TLS close already under way ends by itself (shutdown_timer_ bounds it); failures seen
+  // meanwhile (the watch read, a cancelled stream's last write) must not cut it short.
+  if (closed_) return;
+  closed_ = true;
+  CloseSocket();
+}
+
+template <class Stream>
+void HttpSession<Stream>::CloseSocket() {
+  beast::error_code ignored;  // the peer may have reset already; nothing left to tell it
+  transport().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  transport().close();
+}
+
+bool SessionRegistry::Add(const std::shared_ptr<HttpSessionBase>& session) {
   absl::MutexLock lock(&mu_);
   if (stopping_) return false;
   sessions_.emplace(session.get(), session);
   return true;
 }
 
-void SessionRegistry::Remove(HttpSession* session) {
+void SessionRegistry::Remove(HttpSessionBase* session) {
   absl::MutexLock lock(&mu_);
   sessions_.erase(session);
 }
 
 void SessionRegistry::ShutdownAll() {
-  std::vector<std::shared_ptr<HttpSession>> live;
+  std::vector<std::shared_ptr<HttpSessionBase>> live;
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
@@ -428,9 +530,15 @@ void SessionRegistry::ShutdownAll() {
 }
 
 void StartHttpSession(tcp::socket socket, const SessionEnv* env) {
-  auto session = std::make_shared<HttpSession>(std::move(socket), env);
-  if (!env->registry->Add(session)) return;  // stopping: the socket closes with the session
-  session->Run();
+  auto start = [env](auto session) {
+    if (!env->registry->Add(session)) return;  // stopping: the socket closes with the session
+    session->Run();
+  };
+  if (env->tls != nullptr) {
+    start(std::make_shared<HttpSession<TlsStream>>(env, std::move(socket), *env->tls));
+  } else {
+    start(std::make_shared<HttpSession<PlainStream>>(env, std::move(socket)));
+  }
 }
 
 }  // namespace agentgateway::gateway

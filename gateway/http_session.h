@@ -1,4 +1,5 @@
-// One HTTP/1.1 session per accepted connection (Beast lives in http_session.cc only).
+// One HTTP/1.1 session per accepted connection, over plain TCP or TLS (Beast lives in
+// http_session.cc only).
 #ifndef AGENTGATEWAY_GATEWAY_HTTP_SESSION_H_
 #define AGENTGATEWAY_GATEWAY_HTTP_SESSION_H_
 
@@ -13,24 +14,34 @@
 #include "gateway/http_server.h"
 #include "gateway/rpc_calls.h"
 
+namespace boost::asio::ssl {
+class context;
+}  // namespace boost::asio::ssl
+
 namespace agentgateway::gateway {
 
-class HttpSession;
+// What the registry sees of a session, whatever its stream type.
+class HttpSessionBase {
+ public:
+  virtual ~HttpSessionBase() = default;
+  // Thread-safe: posts the close (and the cancel of its call) to the session's strand.
+  virtual void Shutdown() = 0;
+};
 
 // The live sessions, so Stop() can close them. Sessions add themselves on start and remove
 // themselves when destroyed.
 class SessionRegistry {
  public:
   // False once ShutdownAll ran: the session must close at once.
-  bool Add(const std::shared_ptr<HttpSession>& session);
-  void Remove(HttpSession* session);
+  bool Add(const std::shared_ptr<HttpSessionBase>& session);
+  void Remove(HttpSessionBase* session);
   // Asks every live session to close (cancelling its call or stream); refuses new ones.
   void ShutdownAll();
 
  private:
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  absl::flat_hash_map<HttpSession*, std::weak_ptr<HttpSession>> sessions_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<HttpSessionBase*, std::weak_ptr<HttpSessionBase>> sessions_ ABSL_GUARDED_BY(mu_);
 };
 
 // What every session shares; owned by the server, outlives all sessions and calls.
@@ -39,9 +50,11 @@ struct SessionEnv {
   agentgateway::v1::AgentService::Stub* stub = nullptr;
   RpcTracker* tracker = nullptr;
   SessionRegistry* registry = nullptr;
+  boost::asio::ssl::context* tls = nullptr;  // set: every connection is TLS
 };
 
-// Starts serving `socket` (whose executor must be a strand) until the client or Stop closes it.
+// Starts serving `socket` (whose executor must be a strand) until the client or Stop closes it;
+// over TLS when env->tls is set, after a handshake bounded by options.read_timeout.
 void StartHttpSession(boost::asio::ip::tcp::socket socket, const SessionEnv* env);
 
 }  // namespace agentgateway::gateway

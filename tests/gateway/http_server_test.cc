@@ -1,5 +1,6 @@
 // Whole-shim tests over real loopback sockets: a fake AgentService (callback API) behind an
-// in-process channel, the HttpServer on port 0, and a raw-socket HTTP client.
+// in-process channel, the HttpServer on port 0, and a raw-socket HTTP client. The same paths
+// over TLS are in http_server_tls_test.cc.
 #include "gateway/http_server.h"
 
 #include <future>
@@ -11,131 +12,18 @@
 #include <gtest/gtest.h>
 
 #include "absl/synchronization/mutex.h"
-#include "agentgateway/v1/agent_service.grpc.pb.h"
+#include "tests/gateway/fake_agent_service.h"
 #include "tests/gateway/test_http_client.h"
 
 namespace agentgateway::gateway {
 namespace {
 
+using testing::FakeAgentService;
+using testing::kBody;
+using testing::kStreamBody;
 using testing::MakeRequest;
 using testing::TestHttpClient;
 using testing::TestResponse;
-
-struct StreamScript {
-  std::vector<std::pair<std::string, std::string>> events;  // (type, json)
-  grpc::Status final_status = grpc::Status::OK;
-  bool hold_open = false;  // after the events, wait for the client to cancel
-};
-
-class FakeAgentService final : public v1::AgentService::CallbackService {
- public:
-  // Test knobs, set before requests are sent.
-  grpc::Status invoke_status = grpc::Status::OK;
-  std::string invoke_retry_after;
-  v1::InvokeResponse invoke_response;
-  StreamScript script;
-
-  // What the service saw.
-  absl::Mutex mu;
-  v1::InvokeRequest last_request ABSL_GUARDED_BY(mu);
-  std::multimap<std::string, std::string> last_metadata ABSL_GUARDED_BY(mu);
-  bool deadline_set ABSL_GUARDED_BY(mu) = false;
-  std::promise<void> cancelled;
-  std::atomic<bool> cancel_seen{false};
-
-  void Record(grpc::CallbackServerContext* ctx, const v1::InvokeRequest* request) {
-    absl::MutexLock lock(&mu);
-    last_request = *request;
-    last_metadata.clear();
-    for (const auto& [k, v] : ctx->client_metadata()) {
-      last_metadata.emplace(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
-    }
-    deadline_set = ctx->deadline() != std::chrono::system_clock::time_point::max();
-  }
-  std::string Metadata(const std::string& key) {
-    absl::MutexLock lock(&mu);
-    auto it = last_metadata.find(key);
-    return it == last_metadata.end() ? "<absent>" : it->second;
-  }
-  void NoteCancel() {
-    if (!cancel_seen.exchange(true)) cancelled.set_value();
-  }
-
-  grpc::ServerUnaryReactor* Invoke(grpc::CallbackServerContext* ctx,
-                                   const v1::InvokeRequest* request,
-                                   v1::InvokeResponse* response) override {
-    Record(ctx, request);
-    auto* reactor = ctx->DefaultReactor();
-    if (!invoke_retry_after.empty()) ctx->AddTrailingMetadata("retry-after", invoke_retry_after);
-    if (invoke_status.ok()) *response = invoke_response;
-    reactor->Finish(invoke_status);
-    return reactor;
-  }
-
-  grpc::ServerUnaryReactor* GetAgentInfo(grpc::CallbackServerContext* ctx,
-                                         const v1::GetAgentInfoRequest*,
-                                         v1::AgentInfo* info) override {
-    info->set_name("fake-agent");
-    info->set_agent_api("responses");
-    info->set_default_profile("default");
-    info->set_version("9.9");
-    info->add_profiles()->set_name("default");
-    auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
-  }
-
-  class Writer : public grpc::ServerWriteReactor<v1::StreamEvent> {
-   public:
-    Writer(FakeAgentService* service, StreamScript script)
-        : service_(service), script_(std::move(script)) {
-      Next();
-    }
-    void OnWriteDone(bool ok) override {
-      if (!ok) return FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "write failed"));
-      Next();
-    }
-    void OnCancel() override {
-      service_->NoteCancel();
-      FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
-    }
-    void OnDone() override { delete this; }
-
-   private:
-    void Next() {
-      if (index_ < script_.events.size()) {
-        event_.set_sequence_number(static_cast<int64_t>(index_) + 1);
-        event_.set_type(script_.events[index_].first);
-        event_.set_json(script_.events[index_].second);
-        ++index_;
-        StartWrite(&event_);
-      } else if (!script_.hold_open) {
-        FinishOnce(script_.final_status);
-      }
-    }
-    void FinishOnce(const grpc::Status& status) {
-      absl::MutexLock lock(&mu_);
-      if (finished_) return;
-      finished_ = true;
-      Finish(status);
-    }
-    FakeAgentService* service_;
-    StreamScript script_;
-    std::size_t index_ = 0;
-    v1::StreamEvent event_;
-    absl::Mutex mu_;
-    bool finished_ = false;
-  };
-
-  grpc::ServerWriteReactor<v1::StreamEvent>* Stream(grpc::CallbackServerContext* ctx,
-                                                    const v1::InvokeRequest* request) override {
-    Record(ctx, request);
-    return new Writer(this, script);
-  }
-};
-
-constexpr char kBody[] = R"({"input":[{"role":"user","content":"hi"}],"custom_inputs":{"k":1}})";
-constexpr char kStreamBody[] = R"({"input":[{"role":"user","content":"hi"}],"stream":true})";
 
 class HttpServerTest : public ::testing::Test {
  protected:
@@ -144,13 +32,7 @@ class HttpServerTest : public ::testing::Test {
     builder.RegisterService(&service_);
     grpc_server_ = builder.BuildAndStart();
     ASSERT_NE(grpc_server_, nullptr);
-    service_.invoke_response.set_response_json(R"({"id":"resp_1","output":[],"n":1.50})");
-    service_.invoke_response.set_custom_outputs_json(R"({"out":true})");
-    service_.script.events = {
-        {"response.created", R"({"type":"response.created","response":{"id":"r1"}})"},
-        {"response.output_text.delta", R"({"type":"response.output_text.delta","delta":"Hel"})"},
-        {"response.output_text.delta", R"({"type":"response.output_text.delta","delta":"lo"})"},
-        {"response.completed", R"({"type":"response.completed","response":{"id":"r1"}})"}};
+    service_.SetDefaults();
     StartHttp();
   }
   void StartHttp(HttpServerOptions options = {}) {
