@@ -109,9 +109,15 @@ RouteResult RouteInvocation(const HttpRequest& request, ApiFlavor flavor, std::s
 
 }  // namespace
 
+// A random (version 4) UUID: the form request ids usually take, and one that log scrubbing
+// recognises as an id rather than a secret.
 std::string NewRequestId() {
   thread_local absl::BitGen gen;
-  return absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(gen), absl::Uniform<uint64_t>(gen));
+  uint64_t hi = absl::Uniform<uint64_t>(gen), lo = absl::Uniform<uint64_t>(gen);
+  hi = (hi & ~0xF000ull) | 0x4000ull;                     // version 4
+  lo = (lo & ~(0xC000ull << 48)) | (0x8000ull << 48);     // RFC 4122 variant
+  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF,
+                         lo >> 48, lo & 0xFFFFFFFFFFFFull);
 }
 
 RouteResult Route(const HttpRequest& request) {

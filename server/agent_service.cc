@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/invoke_reactor.h"
+#include "server/logging.h"
 #include "server/stream_reactor.h"
 
 namespace agentgateway {
@@ -13,6 +14,9 @@ std::string Metadata(const grpc::CallbackServerContext* context, std::string_vie
   return it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
 }
 
+constexpr const char* kForwardedKeys[] = {"x-forwarded-access-token", "x-forwarded-user",
+                                          "x-forwarded-email"};
+
 }  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -22,14 +26,19 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 }
 
 AgentServiceImpl::AgentServiceImpl(std::shared_ptr<const Config> config, Engine* engine,
-                                   std::string app_token)
-    : config_(std::move(config)), engine_(engine), app_token_(std::move(app_token)) {}
+                                   identity::TokenSource* app_tokens, ServiceOptions options)
+    : config_(std::move(config)),
+      engine_(engine),
+      app_tokens_(app_tokens),
+      options_(std::move(options)) {}
 
-absl::StatusOr<RunContext> AgentServiceImpl::Prepare(grpc::CallbackServerContext* context,
-                                                     const v1::InvokeRequest& request,
-                                                     const Profile** profile) const {
-  *profile = config_->FindProfile(request.profile());
-  if (*profile == nullptr) {
+absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
+    grpc::CallbackServerContext* context, const v1::InvokeRequest& request, CallInfo info) {
+  Admission a;
+  a.info = std::move(info);
+  a.info.request_id = Metadata(context, "x-request-id");
+  a.profile = config_->FindProfile(request.profile());
+  if (a.profile == nullptr) {
     std::string names;
     for (const auto& [name, unused] : config_->profiles) {
       absl::StrAppend(&names, names.empty() ? "" : ", ", name);
@@ -37,36 +46,70 @@ absl::StatusOr<RunContext> AgentServiceImpl::Prepare(grpc::CallbackServerContext
     return absl::NotFoundError(
         absl::StrCat("unknown agent profile '", request.profile(), "'; known: ", names));
   }
-  RunContext run;
-  if ((*profile)->auth == "user") {
-    // Never fall back to the app identity (design.md, "Never the wrong identity").
-    run.bearer_token = Metadata(context, "x-forwarded-access-token");
-    if (run.bearer_token.empty()) {
-      return absl::UnauthenticatedError(absl::StrCat(
-          "profile '", (*profile)->name,
-          "' runs tools as the requesting user, but the request has no "
-          "X-Forwarded-Access-Token header (gRPC metadata x-forwarded-access-token)"));
-    }
+  a.info.profile = a.profile->name;
+  a.info.auth = a.profile->auth;
+
+  std::string user_token, forwarded_user;
+  if (options_.trusted_proxy) {
+    user_token = Metadata(context, "x-forwarded-access-token");
+    forwarded_user = Metadata(context, "x-forwarded-user");
+    if (forwarded_user.empty()) forwarded_user = Metadata(context, "x-forwarded-email");
   } else {
-    run.bearer_token = app_token_;
+    bool any = false;
+    for (const char* key : kForwardedKeys) any = any || !Metadata(context, key).empty();
+    if (any && !warned_untrusted_headers_.exchange(true)) {
+      Log(LogLevel::kWarning, "ignoring x-forwarded-* identity headers",
+          {{"reason", std::string("identity.trusted_proxy is false: this gateway is not "
+                                  "configured to sit behind a trusted proxy")}});
+    }
   }
-  for (const char* key : {"traceparent", "tracestate"}) {
+  a.info.user = request.context().user_id().empty() ? forwarded_user : request.context().user_id();
+
+  if (a.profile->auth == "user") {
+    // Never fall back to the app identity (design.md, "Never the wrong identity").
+    if (user_token.empty()) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "profile '", a.profile->name,
+          "' runs tools as the requesting user, but the request has no X-Forwarded-Access-Token "
+          "header (gRPC metadata x-forwarded-access-token)",
+          options_.trusted_proxy ? ""
+                                 : "; forwarded identity headers are only honoured when "
+                                   "identity.trusted_proxy is true"));
+    }
+    a.run.bearer_token = identity::Secret(std::move(user_token));
+    absl::Status scopes = identity::CheckTokenScopes(*a.profile, a.run.bearer_token, options_.scopes);
+    if (!scopes.ok()) return scopes;
+  }
+  for (const char* key : {"traceparent", "tracestate", "x-request-id"}) {
     std::string value = Metadata(context, key);
-    if (!value.empty()) run.forward_headers.emplace_back(key, std::move(value));
+    if (!value.empty()) a.run.forward_headers.emplace_back(key, std::move(value));
   }
-  return run;
+  return a;
 }
 
 template <typename Reactor>
 Reactor* AgentServiceImpl::Begin(Reactor* reactor, grpc::CallbackServerContext* context,
                                  const v1::InvokeRequest& request) {
-  const Profile* profile = nullptr;
-  absl::StatusOr<RunContext> run = Prepare(context, request, &profile);
-  if (!run.ok()) {
-    reactor->Fail(run.status());
-  } else {
-    reactor->Start(*engine_, *profile, request, *std::move(run));
+  absl::StatusOr<Admission> admitted = Admit(context, request, reactor->info());
+  if (!admitted.ok()) {
+    reactor->Fail(admitted.status());
+    return reactor;
   }
+  reactor->info() = admitted->info;
+  if (admitted->profile->auth == "user") {
+    reactor->Start(*engine_, *admitted->profile, request, std::move(admitted->run));
+    return reactor;
+  }
+  // App identity: the token may need a refresh first. The reactor stays alive until it calls
+  // Finish, which only happens in Fail or after Start, so the callback may use it.
+  const Profile* profile = admitted->profile;
+  auto run = std::make_shared<RunContext>(std::move(admitted->run));
+  app_tokens_->GetToken([this, reactor, profile, &request,
+                         run](absl::StatusOr<identity::Secret> token) {
+    if (!token.ok()) return reactor->Fail(token.status());
+    run->bearer_token = *std::move(token);
+    reactor->Start(*engine_, *profile, request, std::move(*run));
+  });
   return reactor;
 }
 

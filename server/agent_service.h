@@ -1,22 +1,34 @@
 // AgentServiceImpl: the gRPC AgentService on the callback API. Thin: it resolves the profile
-// and the identity, then hands the call to a reactor (stream_reactor.h / invoke_reactor.h).
-// Shares the immutable config; the engine must outlive the service.
+// and the identity the call runs as, then hands the call to a reactor (stream_reactor.h /
+// invoke_reactor.h). Shares the immutable config; the engine and the app token source must
+// outlive the service.
 #ifndef AGENTGATEWAY_SERVER_AGENT_SERVICE_H_
 #define AGENTGATEWAY_SERVER_AGENT_SERVICE_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
 #include "agentgateway/v1/agent_service.grpc.pb.h"
+#include "server/call_log.h"
 #include "server/config.h"
 #include "server/engine.h"
+#include "server/identity/scope_policy.h"
+#include "server/identity/token_source.h"
 
 namespace agentgateway {
 
+struct ServiceOptions {
+  // Honour x-forwarded-* metadata (user token, user, email). Only behind a trusted proxy.
+  bool trusted_proxy = false;
+  identity::ScopeTable scopes = identity::ScopeTable::Defaults();
+};
+
 class AgentServiceImpl final : public v1::AgentService::CallbackService {
  public:
-  // `app_token` is the bearer token tools run with in `auth: app` profiles.
-  AgentServiceImpl(std::shared_ptr<const Config> config, Engine* engine, std::string app_token);
+  // `app_tokens` supplies the bearer token tools run with in `auth: app` profiles.
+  AgentServiceImpl(std::shared_ptr<const Config> config, Engine* engine,
+                   identity::TokenSource* app_tokens, ServiceOptions options = {});
 
   grpc::ServerUnaryReactor* Invoke(grpc::CallbackServerContext* context,
                                    const v1::InvokeRequest* request,
@@ -28,18 +40,27 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
                                          v1::AgentInfo* response) override;
 
  private:
-  // Finds the profile and builds the run context, or says why the call is refused.
-  absl::StatusOr<RunContext> Prepare(grpc::CallbackServerContext* context,
-                                     const v1::InvokeRequest& request,
-                                     const Profile** profile) const;
-  // Prepares the call and starts the reactor, or makes it fail with the reason.
+  // Everything decided before the engine starts: the profile, the identity and the call's
+  // log facts. `run.bearer_token` is empty for app-identity calls (fetched asynchronously).
+  struct Admission {
+    const Profile* profile = nullptr;
+    RunContext run;
+    CallInfo info;
+  };
+  absl::StatusOr<Admission> Admit(grpc::CallbackServerContext* context,
+                                  const v1::InvokeRequest& request, CallInfo info);
+
+  // Admits the call and starts the reactor (after the app token arrived, for app identity),
+  // or makes it fail with the reason.
   template <typename Reactor>
   Reactor* Begin(Reactor* reactor, grpc::CallbackServerContext* context,
                  const v1::InvokeRequest& request);
 
   std::shared_ptr<const Config> config_;
   Engine* engine_;
-  std::string app_token_;
+  identity::TokenSource* app_tokens_;
+  ServiceOptions options_;
+  std::atomic<bool> warned_untrusted_headers_{false};
 };
 
 // absl -> gRPC, code for code (the one translation point for this protocol).

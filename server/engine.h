@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "agentgateway/v1/agent_service.pb.h"
 #include "server/config.h"
+#include "server/identity/secret.h"
 
 namespace agentgateway {
 
@@ -49,7 +50,7 @@ struct InvokeResult {
 
 // Per-request facts the engine needs besides the request itself.
 struct RunContext {
-  std::string bearer_token;  // the identity tools run as (never logged)
+  identity::Secret bearer_token;  // the identity tools run as (never printable)
   std::vector<std::pair<std::string, std::string>> forward_headers;  // traceparent, ...
 };
 

@@ -9,12 +9,12 @@ void InvokeReactor::Start(Engine& engine, const Profile& profile,
   // The callback runs once, on an engine thread; the reactor lives until Finish completes.
   auto run = engine.Invoke(profile, request, std::move(context),
                            [this](absl::StatusOr<InvokeResult> result) {
-                             if (!result.ok()) return Finish(ToGrpcStatus(result.status()));
+                             if (!result.ok()) return Done(ToGrpcStatus(result.status()));
                              response_->set_response_json(std::move(result->response_json));
                              response_->set_id(std::move(result->id));
                              response_->set_status(std::move(result->status));
                              response_->set_output_text(std::move(result->output_text));
-                             Finish(grpc::Status::OK);
+                             Done(grpc::Status::OK);
                            });
   if (!run.ok()) return Fail(run.status());
   bool cancel;
@@ -26,7 +26,17 @@ void InvokeReactor::Start(Engine& engine, const Profile& profile,
   if (cancel) (*run)->Cancel();
 }
 
-void InvokeReactor::Fail(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+void InvokeReactor::Fail(const absl::Status& status) { Done(ToGrpcStatus(status)); }
+
+void InvokeReactor::Done(grpc::Status status) {
+  final_ = status;
+  Finish(std::move(status));
+}
+
+void InvokeReactor::OnDone() {
+  LogCall(info_, final_);
+  delete this;  // gRPC is done with the call: nothing refers to us
+}
 
 void InvokeReactor::OnCancel() {
   std::shared_ptr<RunHandle> run;

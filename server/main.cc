@@ -12,6 +12,10 @@
 #include "gateway/http_server.h"
 #include "server/agent_service.h"
 #include "server/config.h"
+#include "server/grpc_credentials.h"
+#include "server/identity/scope_policy.h"
+#include "server/identity/token_source.h"
+#include "server/logging.h"
 #include "server/supervisor_engine.h"
 #include "server/upstream/http_pool.h"
 
@@ -57,6 +61,42 @@ void PrintConfigReport(const Config& config) {
                                       : config.upstream.base_url.c_str());
 }
 
+agentgateway::identity::ScopeTable ScopeTableFor(const Config& config) {
+  auto table = agentgateway::identity::ScopeTable::Defaults();
+  for (const auto& [type, scopes] : config.identity.tool_scopes) table.tool_scopes[type] = scopes;
+  if (!config.identity.request_scopes.empty()) table.request_scopes = config.identity.request_scopes;
+  return table;
+}
+
+// The app's identity: OAuth M2M when a client id and secret are set, else a static token, else
+// (for a loopback upstream only) the emulator's placeholder.
+absl::StatusOr<std::unique_ptr<agentgateway::identity::TokenSource>> AppTokenSource(
+    agentgateway::upstream::HttpPool* pool, const agentgateway::upstream::Url& upstream) {
+  using agentgateway::identity::Secret;
+  std::string client_id = Env("DATABRICKS_CLIENT_ID");
+  std::string client_secret = Env("DATABRICKS_CLIENT_SECRET");
+  if (!client_id.empty() || !client_secret.empty()) {
+    if (client_id.empty() || client_secret.empty()) {
+      return absl::InvalidArgumentError(
+          "DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET must be set together");
+    }
+    agentgateway::identity::OAuthM2MOptions options;
+    std::string host = Env("DATABRICKS_HOST");
+    options.host_url = host.empty() ? upstream.Origin() : host;
+    options.client_id = client_id;
+    options.client_secret = Secret(client_secret);
+    return agentgateway::identity::MakeOAuthM2MTokenSource(pool, std::move(options));
+  }
+  std::string token = Env("DATABRICKS_TOKEN");
+  if (!token.empty()) return agentgateway::identity::MakeStaticTokenSource(Secret(token));
+  if (!IsLoopbackUrl(upstream)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "no upstream credentials for ", upstream.host,
+        ": set DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET (OAuth M2M) or DATABRICKS_TOKEN"));
+  }
+  return agentgateway::identity::MakeStaticTokenSource(Secret("local-emulator-token"));
+}
+
 int Fail(const std::string& message) {
   std::fprintf(stderr, "agent-gateway: %s\n", message.c_str());
   return 2;
@@ -86,6 +126,12 @@ int main(int argc, char** argv) {
       return 1;
     }
     PrintConfigReport(*config);
+    absl::Status scopes = agentgateway::identity::CheckUserProfiles(
+        *config, config->identity.user_api_scopes, ScopeTableFor(*config));
+    if (!scopes.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(scopes.message()).c_str());
+      return 1;
+    }
     return 0;
   }
 
@@ -109,13 +155,19 @@ int main(int argc, char** argv) {
     return Fail(absl::StrCat("upstream URL '", config.upstream.base_url,
                              "': ", upstream_url.status().message()));
   }
-  std::string token = Env("DATABRICKS_TOKEN");
-  if (token.empty()) {
-    if (!IsLoopbackUrl(*upstream_url)) {
-      return Fail(absl::StrCat("no upstream credentials for ", upstream_url->host,
-                               ": set DATABRICKS_TOKEN"));
-    }
-    token = "local-emulator-token";  // the emulator accepts any bearer token
+  // Every `auth: user` profile must be covered by the app's user scopes: refuse to start
+  // otherwise, listing everything that is missing at once.
+  agentgateway::identity::ScopeTable scope_table = ScopeTableFor(config);
+  if (absl::Status s = agentgateway::identity::CheckUserProfiles(
+          config, config.identity.user_api_scopes, scope_table);
+      !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+  if (!app.count("--http-listen") && !config.listen.http_address.empty()) {
+    http_listen = config.listen.http_address;
+  }
+  if (!app.count("--grpc-listen") && !config.listen.grpc_address.empty()) {
+    grpc_listen = config.listen.grpc_address;
   }
 
   // Block the stop signals before any thread starts, so only sigwait below receives them.
@@ -137,12 +189,20 @@ int main(int argc, char** argv) {
   if (!pool.ok()) return Fail(std::string(pool.status().message()));
   auto engine = agentgateway::SupervisorEngine::Create(pool->get(), config.upstream.base_url);
   if (!engine.ok()) return Fail(std::string(engine.status().message()));
+  auto app_tokens = AppTokenSource(pool->get(), *upstream_url);
+  if (!app_tokens.ok()) return Fail(std::string(app_tokens.status().message()));
 
+  agentgateway::ServiceOptions service_options;
+  service_options.trusted_proxy = config.identity.trusted_proxy.value_or(!app_port.empty());
+  service_options.scopes = scope_table;
   auto shared_config = std::make_shared<const Config>(config);
-  agentgateway::AgentServiceImpl service(shared_config, engine->get(), token);
+  agentgateway::AgentServiceImpl service(shared_config, engine->get(), app_tokens->get(),
+                                         service_options);
+  auto grpc_credentials = agentgateway::GrpcServerCredentials(config.listen.grpc_tls);
+  if (!grpc_credentials.ok()) return Fail(std::string(grpc_credentials.status().message()));
   grpc::ServerBuilder builder;
   int grpc_port = 0;
-  builder.AddListeningPort(grpc_listen, grpc::InsecureServerCredentials(), &grpc_port);
+  builder.AddListeningPort(grpc_listen, *grpc_credentials, &grpc_port);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
   if (!grpc_server || grpc_port == 0) return Fail("cannot listen for gRPC on " + grpc_listen);
@@ -164,11 +224,16 @@ int main(int argc, char** argv) {
       "  chat page : %s/\n"
       "  REST      : POST %s/invocations   (JSON, or SSE with \"stream\": true)\n"
       "  health    : %s/health\n"
-      "  gRPC      : %s:%d  (agentgateway.v1.AgentService)\n"
-      "  upstream  : %s  (profile %s, model %s)\n",
+      "  gRPC      : %s:%d  (agentgateway.v1.AgentService%s)\n"
+      "  upstream  : %s  (profile %s, model %s)\n"
+      "  identity  : %s; forwarded user headers %s\n",
       AGENTGATEWAY_VERSION, base.c_str(), base.c_str(), base.c_str(), grpc_host.c_str(),
-      grpc_port, config.upstream.base_url.c_str(), shared_config->default_profile.c_str(),
-      profile ? profile->model.c_str() : "?");
+      grpc_port,
+      config.listen.grpc_tls.client_ca_file.empty()
+          ? (config.listen.grpc_tls.enabled() ? ", TLS" : "")
+          : ", mutual TLS", config.upstream.base_url.c_str(), shared_config->default_profile.c_str(),
+      profile ? profile->model.c_str() : "?", (*app_tokens)->Describe().c_str(),
+      service_options.trusted_proxy ? "trusted" : "ignored (identity.trusted_proxy: false)");
   std::fflush(stdout);
 
   int signal_number = 0;
@@ -177,6 +242,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   (*http)->Stop();
   grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  app_tokens->reset();
   pool->reset();
   return 0;
 }

@@ -80,9 +80,12 @@ class StreamReactor::State final : public EventSink {
     OnFinish(status);
   }
 
-  void ReactorGone() {
+  // Called from OnDone: no more reactions. Returns the status Finish was given and the
+  // number of events relayed, for the call's log line.
+  std::pair<grpc::Status, std::int64_t> ReactorGone() {
     absl::MutexLock lock(&mu_);
     reactor_ = nullptr;
+    return {finished_with_, next_sequence_ - 1};
   }
 
  private:
@@ -111,6 +114,7 @@ class StreamReactor::State final : public EventSink {
         finish = true;
         status = broken_ ? grpc::Status(grpc::StatusCode::CANCELLED, "caller went away")
                          : ToGrpcStatus(final_status_);
+        finished_with_ = status;
       } else {
         return;
       }
@@ -134,9 +138,10 @@ class StreamReactor::State final : public EventSink {
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status final_status_ ABSL_GUARDED_BY(mu_);
+  grpc::Status finished_with_ ABSL_GUARDED_BY(mu_);
 };
 
-StreamReactor::StreamReactor() : state_(std::make_shared<State>(this)) {}
+StreamReactor::StreamReactor() : state_(std::make_shared<State>(this)) { info_.rpc = "Stream"; }
 StreamReactor::~StreamReactor() = default;
 
 void StreamReactor::Start(Engine& engine, const Profile& profile,
@@ -153,7 +158,8 @@ void StreamReactor::OnWriteDone(bool ok) { state_->WriteDone(ok); }
 void StreamReactor::OnCancel() { state_->Cancel(); }
 
 void StreamReactor::OnDone() {
-  state_->ReactorGone();
+  auto [status, events] = state_->ReactorGone();
+  LogCall(info_, status, events);
   delete this;  // gRPC is done with the call; State lives on while the engine holds it
 }
 

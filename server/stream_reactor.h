@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "agentgateway/v1/agent_service.pb.h"
+#include "server/call_log.h"
 #include "server/engine.h"
 
 namespace agentgateway {
@@ -27,6 +28,8 @@ class StreamReactor final : public grpc::ServerWriteReactor<v1::StreamEvent> {
   StreamReactor();
   ~StreamReactor() override;
 
+  CallInfo& info() { return info_; }
+
   void Start(Engine& engine, const Profile& profile, const v1::InvokeRequest& request,
              RunContext context);
   void Fail(const absl::Status& status);
@@ -38,6 +41,7 @@ class StreamReactor final : public grpc::ServerWriteReactor<v1::StreamEvent> {
  private:
   class State;
   std::shared_ptr<State> state_;
+  CallInfo info_;
 };
 
 }  // namespace agentgateway

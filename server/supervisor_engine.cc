@@ -328,7 +328,7 @@ upstream::HttpRequest SupervisorEngine::MakeRequest(std::string body, const RunC
   upstream::HttpRequest request;
   request.method = "POST";
   request.url = responses_url_;
-  request.headers.emplace_back("Authorization", "Bearer " + context.bearer_token);
+  request.headers.emplace_back("Authorization", "Bearer " + context.bearer_token.Reveal());
   request.headers.emplace_back("Content-Type", "application/json");
   request.headers.emplace_back("Accept", stream ? "text/event-stream" : "application/json");
   for (const auto& header : context.forward_headers) request.headers.push_back(header);

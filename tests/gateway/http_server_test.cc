@@ -76,7 +76,7 @@ TEST_F(HttpServerTest, InvocationsJson) {
 TEST_F(HttpServerTest, ResponsesJsonAndProfileRoute) {
   TestResponse r = Exchange(MakeRequest("POST", "/responses", kBody));
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.Header("x-request-id").size(), 32u);
+  EXPECT_EQ(r.Header("x-request-id").size(), 36u);
   r = Exchange(MakeRequest("POST", "/agents/research/invocations", kBody));
   EXPECT_EQ(r.status, 200);
   absl::MutexLock lock(&service_.mu);

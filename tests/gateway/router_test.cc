@@ -1,5 +1,6 @@
 #include "gateway/router.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace agentgateway::gateway {
@@ -24,7 +25,7 @@ TEST(RouterTest, Health) {
   ASSERT_TRUE(r.response.has_value());
   EXPECT_EQ(r.response->status, 200);
   EXPECT_EQ(r.response->body, R"({"status":"healthy"})");
-  EXPECT_EQ(r.request_id.size(), 32u);
+  EXPECT_THAT(r.request_id, ::testing::MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
 }
 
 TEST(RouterTest, ChatPageIsSafeHtml) {
@@ -116,8 +117,8 @@ TEST(RouterTest, HeadersBecomeMetadata) {
 TEST(RouterTest, GeneratedRequestIdWhenAbsentOrInvalid) {
   RouteResult a = Route(Req("POST", "/invocations", kBody, {{"x-request-timeout", "soon"}}));
   RouteResult b = Route(Req("POST", "/invocations", kBody, {{"x-request-id", "bad\x01id"}}));
-  EXPECT_EQ(a.request_id.size(), 32u);
-  EXPECT_EQ(b.request_id.size(), 32u);
+  EXPECT_EQ(a.request_id.size(), 36u);
+  EXPECT_EQ(b.request_id.size(), 36u);
   EXPECT_NE(a.request_id, b.request_id);
   EXPECT_FALSE(a.rpc->timeout.has_value());
   EXPECT_EQ(a.rpc->metadata.back(), (std::pair<std::string, std::string>("x-request-id", a.request_id)));

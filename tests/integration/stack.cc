@@ -22,7 +22,8 @@ upstream::Url MustParse(const std::string& url) {
 
 }  // namespace
 
-std::unique_ptr<Stack> Stack::Start(const Config* config_in) {
+std::unique_ptr<Stack> Stack::Start(const StackOptions& options) {
+  const Config* config_in = options.config;
   std::unique_ptr<Stack> s(new Stack());
   s->pki_ = MakeTestPki({"localhost"}, {"127.0.0.1"});
   s->dir_ = std::make_unique<TempDir>();
@@ -31,6 +32,8 @@ std::unique_ptr<Stack> Stack::Start(const Config* config_in) {
   emulator::EmulatorOptions eo;
   eo.cert_pem = s->pki_.cert_pem;
   eo.key_pem = s->pki_.key_pem;
+  eo.oauth_clients[options.oauth_client_id] = options.oauth_client_secret;
+  eo.require_known_tokens = options.require_known_tokens;
   auto emu = emulator::Emulator::Create(eo);
   if (!emu.ok()) {
     ADD_FAILURE() << "emulator: " << emu.status();
@@ -59,7 +62,25 @@ std::unique_ptr<Stack> Stack::Start(const Config* config_in) {
   }
   s->engine_ = *std::move(engine);
   auto config = std::make_shared<const Config>(config_in ? *config_in : EmbeddedDefaultConfig());
-  s->service_ = std::make_unique<AgentServiceImpl>(config, s->engine_.get(), "app-token");
+  if (options.oauth_m2m) {
+    identity::OAuthM2MOptions oo;
+    oo.host_url = s->emulator_base_;
+    oo.client_id = options.oauth_client_id;
+    oo.client_secret = identity::Secret(options.oauth_client_secret);
+    oo.initial_backoff = std::chrono::milliseconds(1);
+    oo.max_backoff = std::chrono::milliseconds(5);
+    auto tokens = identity::MakeOAuthM2MTokenSource(s->upstream_pool_.get(), std::move(oo));
+    if (!tokens.ok()) {
+      ADD_FAILURE() << "token source: " << tokens.status();
+      return nullptr;
+    }
+    s->app_tokens_ = *std::move(tokens);
+  } else {
+    s->app_tokens_ = identity::MakeStaticTokenSource(identity::Secret("app-token"));
+  }
+  ServiceOptions so;
+  so.trusted_proxy = options.trusted_proxy;
+  s->service_ = std::make_unique<AgentServiceImpl>(config, s->engine_.get(), s->app_tokens_.get(), so);
 
   grpc::ServerBuilder builder;
   int grpc_port = 0;
@@ -92,6 +113,7 @@ Stack::~Stack() {
   if (http_) http_->Stop();
   if (grpc_server_) grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   client_pool_.reset();
+  app_tokens_.reset();
   upstream_pool_.reset();
   if (emulator_) emulator_->Stop();
 }
@@ -136,6 +158,27 @@ std::string Stack::EmulatorGet(const std::string& path_and_query) {
   auto result = client_pool_->Fetch(std::move(r));
   EXPECT_TRUE(result.ok()) << result.status();
   return result.ok() ? result->body : std::string();
+}
+
+std::string Stack::EmulatorPost(const std::string& path_and_query, const std::string& body) {
+  upstream::HttpRequest r;
+  r.method = "POST";
+  r.url = MustParse(emulator_base_ + path_and_query);
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = body;
+  auto result = client_pool_->Fetch(std::move(r));
+  EXPECT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result.ok() && result->head.status == 200) << (result.ok() ? result->body : "");
+  return result.ok() ? result->body : std::string();
+}
+
+std::string Stack::MintUserToken(const std::string& user, const std::vector<std::string>& scopes,
+                                 const std::string& format, int ttl_seconds) {
+  json::array s;
+  for (const auto& scope : scopes) s.emplace_back(scope);
+  json::object body{{"user", user}, {"scopes", s}, {"format", format}, {"ttl_seconds", ttl_seconds}};
+  json::value answer = json::parse(EmulatorPost("/emulator/users/token", json::serialize(body)));
+  return std::string(answer.at("access_token").as_string());
 }
 
 long long Stack::EmulatorCounter(const std::string& name) {

@@ -26,10 +26,25 @@
 
 namespace agentgateway::testing {
 
+struct StackOptions {
+  const Config* config = nullptr;  // default: the embedded profile
+  bool trusted_proxy = true;       // honour x-forwarded-* identity headers
+  // App identity from the emulator's OAuth endpoint (client below) instead of a static token.
+  bool oauth_m2m = false;
+  std::string oauth_client_id = "gw-client";
+  std::string oauth_client_secret = "gw-client-secret";
+  bool require_known_tokens = false;  // the emulator refuses tokens it did not issue
+};
+
 class Stack {
  public:
-  // Starts everything; aborts the test on failure. `config` defaults to the embedded profile.
-  static std::unique_ptr<Stack> Start(const Config* config = nullptr);
+  // Starts everything; aborts the test on failure.
+  static std::unique_ptr<Stack> Start(const StackOptions& options = {});
+
+  // Mints a user token at the emulator (what the Databricks Apps proxy would forward).
+  std::string MintUserToken(const std::string& user, const std::vector<std::string>& scopes,
+                            const std::string& format = "opaque", int ttl_seconds = 3600);
+  std::string EmulatorPost(const std::string& path_and_query, const std::string& body = "");
   ~Stack();
 
   // HTTP helpers against the gateway's REST door (plain HTTP on loopback).
@@ -63,6 +78,7 @@ class Stack {
   std::unique_ptr<emulator::Emulator> emulator_;
   std::unique_ptr<upstream::HttpPool> upstream_pool_;
   std::unique_ptr<SupervisorEngine> engine_;
+  std::unique_ptr<identity::TokenSource> app_tokens_;
   std::unique_ptr<AgentServiceImpl> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<gateway::HttpServer> http_;

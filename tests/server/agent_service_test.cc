@@ -70,7 +70,7 @@ class FakeEngine final : public Engine {
     if (request.input_size() == 0) return absl::InvalidArgumentError("no input");
     auto run = std::make_shared<FakeRun>(std::move(sink));
     std::lock_guard<std::mutex> lock(mu_);
-    last_token_ = context.bearer_token;
+    last_token_ = context.bearer_token.Reveal();
     last_profile_ = profile.name;
     runs_.push_back(run);
     cv_.notify_all();
@@ -80,7 +80,7 @@ class FakeEngine final : public Engine {
                                                     const v1::InvokeRequest& request,
                                                     RunContext context, InvokeDone done) override {
     std::lock_guard<std::mutex> lock(mu_);
-    last_token_ = context.bearer_token;
+    last_token_ = context.bearer_token.Reveal();
     invoke_done_ = std::move(done);
     cv_.notify_all();
     return std::shared_ptr<RunHandle>(std::make_shared<FakeRun>(nullptr));
@@ -118,7 +118,14 @@ class AgentServiceTest : public ::testing::Test {
     config->default_profile = "app";
     config->profiles["app"] = Profile{.name = "app", .model = "m"};
     config->profiles["user"] = Profile{.name = "user", .model = "m", .auth = "user"};
-    service_ = std::make_unique<AgentServiceImpl>(config, &engine_, "app-token");
+    config->profiles["genie"] = Profile{
+        .name = "genie",
+        .model = "m",
+        .auth = "user",
+        .tools = {{"genie_space", R"({"type":"genie_space","genie_space":{"id":"g"}})"}}};
+    ServiceOptions options;
+    options.trusted_proxy = trusted_proxy_;
+    service_ = std::make_unique<AgentServiceImpl>(config, &engine_, app_tokens_.get(), options);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -141,7 +148,10 @@ class AgentServiceTest : public ::testing::Test {
     return r;
   }
 
+  bool trusted_proxy_ = true;
   FakeEngine engine_;
+  std::unique_ptr<identity::TokenSource> app_tokens_ =
+      identity::MakeStaticTokenSource(identity::Secret("app-token"));
   std::unique_ptr<AgentServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::AgentService::Stub> stub_;
@@ -260,7 +270,7 @@ TEST_F(AgentServiceTest, UnknownProfileIsNotFoundAndNamesTheKnownOnes) {
   v1::InvokeResponse response;
   grpc::Status status = stub_->Invoke(&ctx, Hello("nope"), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_THAT(status.error_message(), HasSubstr("unknown agent profile 'nope'; known: app, user"));
+  EXPECT_THAT(status.error_message(), HasSubstr("unknown agent profile 'nope'; known: app, genie, user"));
 }
 
 TEST_F(AgentServiceTest, UserProfileWithoutForwardedTokenIsRefusedNeverRunAsTheApp) {
@@ -288,6 +298,54 @@ TEST_F(AgentServiceTest, UserProfileUsesTheForwardedToken) {
   while (reader->Read(&event)) {
   }
   EXPECT_TRUE(reader->Finish().ok());
+}
+
+class UntrustedProxyTest : public AgentServiceTest {
+ protected:
+  void SetUp() override {
+    trusted_proxy_ = false;
+    AgentServiceTest::SetUp();
+  }
+};
+
+TEST_F(UntrustedProxyTest, ForwardedTokenIsIgnoredWithoutATrustedProxy) {
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("x-forwarded-access-token", "user-token");
+  auto reader = stub_->Stream(&ctx, Hello("user"));
+  v1::StreamEvent event;
+  EXPECT_FALSE(reader->Read(&event));
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(status.error_message(), HasSubstr("identity.trusted_proxy"));
+  EXPECT_EQ(engine_.last_token(), "");
+}
+
+TEST_F(AgentServiceTest, UserTokenLackingToolScopesIsRefusedBeforeTheEngine) {
+  // A JWT whose scp claim covers ai-gateway but not genie (payload is unsigned test data).
+  auto b64 = [](const std::string& s) {
+    static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    int val = 0, bits = -6;
+    for (unsigned char c : s) {
+      val = (val << 8) + c;
+      bits += 8;
+      while (bits >= 0) {
+        out.push_back(k[(val >> bits) & 0x3F]);
+        bits -= 6;
+      }
+    }
+    if (bits > -6) out.push_back(k[((val << 8) >> (bits + 8)) & 0x3F]);
+    return out;
+  };
+  std::string jwt = b64(R"({"alg":"RS256","typ":"JWT"})") + "." +
+                    b64(R"({"sub":"alice","scp":"ai-gateway"})") + ".c2ln";
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("x-forwarded-access-token", jwt);
+  v1::InvokeResponse response;
+  grpc::Status status = stub_->Invoke(&ctx, Hello("genie"), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("genie"));
+  EXPECT_EQ(engine_.last_token(), "");
 }
 
 TEST_F(AgentServiceTest, EngineValidationErrorIsInvalidArgument) {
@@ -335,8 +393,8 @@ TEST_F(AgentServiceTest, AgentInfoListsProfiles) {
   ASSERT_TRUE(stub_->GetAgentInfo(&ctx, v1::GetAgentInfoRequest(), &info).ok());
   EXPECT_EQ(info.agent_api(), "responses");
   EXPECT_EQ(info.default_profile(), "app");
-  ASSERT_EQ(info.profiles_size(), 2);
-  EXPECT_EQ(info.profiles(1).auth(), "user");
+  ASSERT_EQ(info.profiles_size(), 3);
+  EXPECT_EQ(info.profiles(2).auth(), "user");
 }
 
 }  // namespace

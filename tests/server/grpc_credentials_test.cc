@@ -35,7 +35,7 @@ class GrpcTlsTest : public ::testing::Test {
     auto config = std::make_shared<Config>();
     config->default_profile = "p";
     config->profiles["p"] = Profile{.name = "p", .model = "m"};
-    service_ = std::make_unique<AgentServiceImpl>(config, &engine_, "t");
+    service_ = std::make_unique<AgentServiceImpl>(config, &engine_, tokens_.get());
   }
 
   // Starts a server with `tls`; returns its port.
@@ -68,6 +68,8 @@ class GrpcTlsTest : public ::testing::Test {
   testing::TestPki pki_ = testing::MakeTestPki({"localhost"}, {"127.0.0.1"});
   testing::TempDir dir_;
   NoEngine engine_;
+  std::unique_ptr<identity::TokenSource> tokens_ =
+      identity::MakeStaticTokenSource(identity::Secret("t"));
   std::unique_ptr<AgentServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
 };

@@ -87,7 +87,7 @@ class SupervisorEngineTest : public ::testing::Test {
 
   std::shared_ptr<RunHandle> StartStream() {
     RunContext context;
-    context.bearer_token = "tok";
+    context.bearer_token = identity::Secret("tok");
     context.forward_headers.emplace_back("traceparent", "00-abc-def-01");
     auto run = engine_->Stream(profile_, request_, context, sink_);
     EXPECT_TRUE(run.ok()) << run.status();

@@ -1,0 +1,37 @@
+#include "server/call_log.h"
+
+#include "server/logging.h"
+
+namespace agentgateway {
+namespace {
+
+const char* CodeName(grpc::StatusCode code) {
+  static const char* const kNames[] = {
+      "OK",        "CANCELLED",         "UNKNOWN",           "INVALID_ARGUMENT",
+      "DEADLINE_EXCEEDED", "NOT_FOUND",  "ALREADY_EXISTS",    "PERMISSION_DENIED",
+      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+      "UNIMPLEMENTED", "INTERNAL",      "UNAVAILABLE",       "DATA_LOSS",
+      "UNAUTHENTICATED"};
+  int i = static_cast<int>(code);
+  return i >= 0 && i < 17 ? kNames[i] : "UNKNOWN";
+}
+
+}  // namespace
+
+void LogCall(const CallInfo& info, const grpc::Status& status, std::int64_t events) {
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                        info.start)
+                  .count();
+  LogFields fields = {{"rpc", info.rpc},
+                      {"request_id", info.request_id},
+                      {"profile", info.profile},
+                      {"auth", info.auth},
+                      {"user", info.user},
+                      {"code", std::string(CodeName(status.error_code()))},
+                      {"duration_ms", ms}};
+  if (events >= 0) fields.emplace_back("events", events);
+  if (!status.ok()) fields.emplace_back("error", status.error_message());
+  Log(status.ok() ? LogLevel::kInfo : LogLevel::kWarning, "call", fields);
+}
+
+}  // namespace agentgateway
