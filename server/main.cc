@@ -49,7 +49,7 @@ bool IsLoopbackUrl(const agentgateway::upstream::Url& url) {
 }
 
 void PrintConfigReport(const Config& config) {
-  std::printf("config %s: OK\n  default profile: %s\n", config.source.c_str(),
+  std::printf("config %s\n  default profile: %s\n", config.source.c_str(),
               config.default_profile.c_str());
   for (const auto& [name, p] : config.profiles) {
     std::printf("  profile %s: model=%s engine=%s auth=%s tools=%zu\n", name.c_str(),
@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", std::string(scopes.message()).c_str());
       return 1;
     }
+    std::printf("OK\n");
     return 0;
   }
 
@@ -212,12 +213,26 @@ int main(int argc, char** argv) {
     return Fail("--http-listen must be HOST:PORT, not '" + http_listen + "'");
   }
   http_options.threads = http_threads;
+  if (const agentgateway::ListenerTls& tls = config.listen.http_tls; tls.enabled()) {
+    auto cert = agentgateway::ReadTextFile(tls.cert_file, "REST TLS certificate");
+    auto key = agentgateway::ReadTextFile(tls.key_file, "REST TLS key");
+    if (!cert.ok()) return Fail(std::string(cert.status().message()));
+    if (!key.ok()) return Fail(std::string(key.status().message()));
+    http_options.tls_cert_pem = *std::move(cert);
+    http_options.tls_key_pem = *std::move(key);
+    if (!tls.client_ca_file.empty()) {
+      auto ca = agentgateway::ReadTextFile(tls.client_ca_file, "REST client CA");
+      if (!ca.ok()) return Fail(std::string(ca.status().message()));
+      http_options.tls_client_ca_pem = *std::move(ca);
+    }
+  }
   auto http = agentgateway::gateway::HttpServer::Create(
       http_options, grpc_server->InProcessChannel(grpc::ChannelArguments()));
   if (!http.ok()) return Fail(std::string(http.status().message()));
 
   std::string grpc_host = grpc_listen.substr(0, grpc_listen.rfind(':'));
-  std::string base = absl::StrCat("http://", http_options.listen_host, ":", (*http)->port());
+  std::string base = absl::StrCat(config.listen.http_tls.enabled() ? "https://" : "http://",
+                                  http_options.listen_host, ":", (*http)->port());
   const agentgateway::Profile* profile = shared_config->FindProfile("");
   std::printf(
       "agent-gateway %s ready\n"

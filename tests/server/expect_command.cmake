@@ -1,0 +1,10 @@
+# Runs CMD with ARGS ("|"-separated) and checks its exit code and that stdout+stderr match EXPECT_OUTPUT.
+string(REPLACE "|" ";" ARGS "${ARGS}")  # "|" separates arguments (";" would split the -D)
+execute_process(COMMAND ${CMD} ${ARGS} RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(REPLACE "\n" " " all "${out}${err}")
+if(NOT code EQUAL EXPECT_EXIT)
+  message(FATAL_ERROR "exit code ${code}, expected ${EXPECT_EXIT}; output:\n${out}${err}")
+endif()
+if(NOT all MATCHES "${EXPECT_OUTPUT}")
+  message(FATAL_ERROR "output does not match '${EXPECT_OUTPUT}':\n${out}${err}")
+endif()
