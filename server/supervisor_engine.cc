@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "server/identity/secret.h"
 #include "server/request_builder.h"
 #include "server/upstream/error_mapping.h"
 #include "server/upstream/sse_decoder.h"
@@ -41,6 +42,13 @@ bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
   return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
                      [](char a, char b) { return std::tolower(a) == std::tolower(b); }) !=
          haystack.end();
+}
+
+// Upstream error text may echo credentials (a proxy's debug page, a misconfigured server):
+// the caller only ever sees it with anything token-shaped redacted.
+absl::Status Scrubbed(absl::Status status) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), identity::ScrubSecrets(std::string(status.message())));
 }
 
 bool IsTerminal(std::string_view type) {
@@ -118,7 +126,7 @@ class StreamHandler final : public upstream::ResponseHandler {
   }
 
   void OnComplete(absl::Status status) override {
-    sink_->OnFinish(FinalStatus(std::move(status)));
+    sink_->OnFinish(Scrubbed(FinalStatus(std::move(status))));
     sink_.reset();
   }
 
@@ -247,7 +255,9 @@ class InvokeHandler final : public upstream::ResponseHandler {
   }
 
   void OnComplete(absl::Status status) override {
-    auto done = std::move(done_);
+    auto done = [d = std::move(done_)](absl::StatusOr<InvokeResult> r) {
+      d(r.ok() ? std::move(r) : absl::StatusOr<InvokeResult>(Scrubbed(r.status())));
+    };
     if (!status.ok()) return done(std::move(status));
     if (http_status_ / 100 != 2) return done(upstream::StatusFromHttpError(http_status_, body_));
     if (too_big_) {

@@ -218,6 +218,26 @@ TEST_F(SupervisorEngineTest, HttpErrorsMapWithTheUpstreamMessage) {
   EXPECT_THAT(sink_->status, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("slow down")));
 }
 
+TEST_F(SupervisorEngineTest, TokenShapedTextInUpstreamErrorsIsRedacted) {
+  const std::string leaked = "dapi0123456789abcdef0123456789abcdef";
+  StartStream();
+  pool_.Head(401, "application/json");
+  pool_.handler->OnBody(R"({"error_code":"UNAUTHENTICATED","message":"bad token )" + leaked + R"("})");
+  pool_.handler->OnComplete(absl::OkStatus());
+  EXPECT_THAT(sink_->status, StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("bad token")));
+  EXPECT_THAT(std::string(sink_->status.message()), ::testing::Not(HasSubstr(leaked)));
+
+  absl::StatusOr<InvokeResult> result = absl::InternalError("not called");
+  ASSERT_TRUE(engine_->Invoke(profile_, request_, RunContext{},
+                              [&](absl::StatusOr<InvokeResult> r) { result = std::move(r); })
+                  .ok());
+  pool_.Head(500, "text/html");
+  pool_.handler->OnBody("<html>debug: Authorization: Bearer " + leaked + "</html>");
+  pool_.handler->OnComplete(absl::OkStatus());
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("debug")));
+  EXPECT_THAT(std::string(result.status().message()), ::testing::Not(HasSubstr(leaked)));
+}
+
 TEST_F(SupervisorEngineTest, PausesWhenTheSinkIsFullAndResumesThroughTheHandle) {
   auto run = StartStream();
   pool_.Head(200, "text/event-stream");
