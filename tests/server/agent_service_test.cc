@@ -10,6 +10,8 @@
 #include <mutex>
 #include <thread>
 
+#include "tests/server/identity/test_jwt.h"
+
 namespace agentgateway {
 namespace {
 
@@ -321,24 +323,8 @@ TEST_F(UntrustedProxyTest, ForwardedTokenIsIgnoredWithoutATrustedProxy) {
 }
 
 TEST_F(AgentServiceTest, UserTokenLackingToolScopesIsRefusedBeforeTheEngine) {
-  // A JWT whose scp claim covers ai-gateway but not genie (payload is unsigned test data).
-  auto b64 = [](const std::string& s) {
-    static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    int val = 0, bits = -6;
-    for (unsigned char c : s) {
-      val = (val << 8) + c;
-      bits += 8;
-      while (bits >= 0) {
-        out.push_back(k[(val >> bits) & 0x3F]);
-        bits -= 6;
-      }
-    }
-    if (bits > -6) out.push_back(k[((val << 8) >> (bits + 8)) & 0x3F]);
-    return out;
-  };
-  std::string jwt = b64(R"({"alg":"RS256","typ":"JWT"})") + "." +
-                    b64(R"({"sub":"alice","scp":"ai-gateway"})") + ".c2ln";
+  // A JWT whose scp claim covers ai-gateway but not genie (unsigned test data).
+  std::string jwt = identity::testing::MakeJwt(R"({"sub":"alice","scp":"ai-gateway"})");
   grpc::ClientContext ctx;
   ctx.AddMetadata("x-forwarded-access-token", jwt);
   v1::InvokeResponse response;
