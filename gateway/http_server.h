@@ -28,6 +28,9 @@ struct HttpServerOptions {
   std::size_t threads = 2;
   std::size_t max_body_bytes = 4 << 20;  // larger -> 413
   std::chrono::milliseconds read_timeout{60'000};
+  // An open SSE response with no frame written for this long gets a `: keep-alive` comment
+  // frame, so proxies and idle timers don't cut streams during long tool calls. 0 disables.
+  std::chrono::milliseconds sse_heartbeat{15'000};
   std::string default_profile_hint;  // informational; the service picks the default profile
   // HTTPS: both set -> the port serves TLS only (1.2+, ALPN http/1.1); one without the other is
   // INVALID_ARGUMENT. The cert PEM is the leaf first, then any intermediates.

@@ -6,8 +6,11 @@
 // While a call is in flight it keeps one read pending on the socket so that a client that goes
 // away cancels the call (and, through it, the upstream). A TLS session that ends cleanly sends
 // close_notify (bounded by kTlsShutdownTimeout); one that failed just closes its socket.
+// An open SSE stream that writes nothing for options.sse_heartbeat gets a `: keep-alive` frame,
+// only between whole frames and never with another write in flight.
 #include "gateway/http_session.h"
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -25,6 +28,7 @@
 #include "absl/strings/ascii.h"
 #include "gateway/text.h"
 #include "gateway/router.h"
+#include "gateway/sse_framing.h"
 #include "gateway/sse_stream.h"
 
 namespace agentgateway::gateway {
@@ -75,7 +79,7 @@ class HttpSession : public HttpSessionBase,
   // StreamSink entry points, on the strand.
   void StreamWrite(std::string data, std::function<void(bool)> done);
   void StreamEnd(std::string data);
-  void StreamFail(HttpResponse response) { OnCallResponse(std::move(response)); }
+  void StreamFail(HttpResponse response, std::string frames);
   // A unary call's answer (or a stream that failed before its first event), on the strand.
   void OnCallResponse(HttpResponse response);
   void StreamAbort() { Drop(); }
@@ -96,6 +100,11 @@ class HttpSession : public HttpSessionBase,
   void OnWatch(beast::error_code ec, std::size_t n);
   void WithHead(std::function<void(bool)> next);
   void WriteChunk(std::string data, std::function<void(bool)> done);
+  void ArmHeartbeat();
+  void DisarmHeartbeat();
+  void StopHeartbeat();
+  void OnHeartbeat();
+  void OnHeartbeatWritten(bool ok);
   void OnShutdown();
   void Close();  // a clean end: over TLS, close_notify first
   void Drop();   // after a failure: the socket just closes (no-op once closing)
@@ -125,6 +134,16 @@ class HttpSession : public HttpSessionBase,
   // A stream write that makes no progress for read_timeout closes the connection (a client
   // that stopped reading would otherwise hold the upstream open forever).
   net::steady_timer write_timer_{stream_.get_executor()};
+  // SSE heartbeat (options.sse_heartbeat): armed while a stream is open and nothing is being
+  // written; every frame written re-arms it. A new generation turns a stale expiry into a no-op
+  // (an expiry already queued when the timer is re-armed cannot be cancelled).
+  net::steady_timer heartbeat_timer_{stream_.get_executor()};
+  uint64_t heartbeat_generation_ = 0;
+  bool sse_open_ = false;        // a stream call is running: heartbeats may be due
+  bool stream_writing_ = false;  // the head, an event or a heartbeat is being written
+  // What the stream sent while a heartbeat was being written; runs when that write completes.
+  // At most one: the stream waits for each write's completion before it sends more.
+  std::function<void()> deferred_;
   // Bounds the TLS close. Its own timer, not tcp_stream's: a watch read may be pending with no
   // expiry, and tcp_stream applies a new expiry only to operations started after it.
   net::steady_timer shutdown_timer_{stream_.get_executor()};
@@ -155,9 +174,10 @@ class SessionSink : public StreamSink {
       if (auto s = weak.lock()) s->StreamEnd(std::move(data));
     });
   }
-  void Fail(HttpResponse response) override {
-    net::post(executor_, [weak = session_, response = std::move(response)]() mutable {
-      if (auto s = weak.lock()) s->StreamFail(std::move(response));
+  void Fail(HttpResponse response, std::string frames) override {
+    net::post(executor_, [weak = session_, response = std::move(response),
+                          frames = std::move(frames)]() mutable {
+      if (auto s = weak.lock()) s->StreamFail(std::move(response), std::move(frames));
     });
   }
   void Abort() override {
@@ -301,6 +321,8 @@ void HttpSession<Stream>::StartRpc(RpcPlan plan) {
     auto stream = SseStream::Start(env_->stub, env_->tracker, std::move(plan),
                                    std::make_shared<SessionSink<HttpSession>>(this->shared_from_this()));
     rpc_context_ = stream->context();
+    sse_open_ = true;
+    ArmHeartbeat();
     return;
   }
   std::weak_ptr<HttpSession> weak = this->weak_from_this();
@@ -425,21 +447,109 @@ void HttpSession<Stream>::WriteChunk(std::string data, std::function<void(bool)>
   }
 }
 
+// Heartbeats. Expiries and writes all run on the strand, so the flags need no lock.
 template <class Stream>
-void HttpSession<Stream>::StreamWrite(std::string data, std::function<void(bool)> done) {
-  if (closed_ || client_gone_ || stopping_) return done(false);
-  WithHead([self = this->shared_from_this(), data = std::move(data),
-            done = std::move(done)](bool ok) mutable {
-    if (!ok) {
-      self->client_gone_ = true;
-      return done(false);
-    }
-    self->WriteChunk(std::move(data), std::move(done));
+void HttpSession<Stream>::ArmHeartbeat() {
+  DisarmHeartbeat();
+  if (env_->options.sse_heartbeat.count() <= 0 || !sse_open_ || closed_) return;
+  heartbeat_timer_.expires_after(env_->options.sse_heartbeat);
+  // Weak: a pending heartbeat must not keep a finished session alive.
+  heartbeat_timer_.async_wait([weak = this->weak_from_this(),
+                               generation = heartbeat_generation_](beast::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || generation != self->heartbeat_generation_) return;
+    self->OnHeartbeat();
   });
 }
 
 template <class Stream>
+void HttpSession<Stream>::DisarmHeartbeat() {
+  ++heartbeat_generation_;
+  heartbeat_timer_.cancel();
+}
+
+template <class Stream>
+void HttpSession<Stream>::StopHeartbeat() {
+  sse_open_ = false;
+  DisarmHeartbeat();
+}
+
+// Sends the head first when no event has: a long call before the first event needs the
+// keep-alive most, at the price that a later failure becomes an SSE error frame, not a status.
+template <class Stream>
+void HttpSession<Stream>::OnHeartbeat() {
+  if (closed_ || client_gone_ || stopping_ || !sse_open_ || stream_writing_) return;
+  stream_writing_ = true;
+  WithHead([self = this->shared_from_this()](bool ok) {
+    if (!ok) return self->OnHeartbeatWritten(false);
+    self->WriteChunk(std::string(kSseKeepAliveFrame),
+                     [self](bool ok) { self->OnHeartbeatWritten(ok); });
+  });
+}
+
+template <class Stream>
+void HttpSession<Stream>::OnHeartbeatWritten(bool ok) {
+  stream_writing_ = false;
+  if (ok) {
+    ArmHeartbeat();
+  } else {
+    client_gone_ = true;
+    // The stream may sit idle for minutes before its next write would notice: cancel now.
+    if (rpc_context_) rpc_context_->TryCancel();
+  }
+  if (auto next = std::exchange(deferred_, nullptr)) next();
+}
+
+template <class Stream>
+void HttpSession<Stream>::StreamWrite(std::string data, std::function<void(bool)> done) {
+  if (closed_ || client_gone_ || stopping_) return done(false);
+  if (stream_writing_) {  // a heartbeat is going out: the event follows it
+    deferred_ = [self = this->shared_from_this(), data = std::move(data),
+                 done = std::move(done)]() mutable {
+      self->StreamWrite(std::move(data), std::move(done));
+    };
+    return;
+  }
+  stream_writing_ = true;
+  DisarmHeartbeat();
+  WithHead([self = this->shared_from_this(), data = std::move(data),
+            done = std::move(done)](bool ok) mutable {
+    if (!ok) {
+      self->stream_writing_ = false;
+      self->client_gone_ = true;
+      return done(false);
+    }
+    self->WriteChunk(std::move(data), [self, done = std::move(done)](bool ok) {
+      self->stream_writing_ = false;
+      if (ok) self->ArmHeartbeat();
+      done(ok);
+    });
+  });
+}
+
+template <class Stream>
+void HttpSession<Stream>::StreamFail(HttpResponse response, std::string frames) {
+  if (stream_writing_) {
+    deferred_ = [self = this->shared_from_this(), response = std::move(response),
+                 frames = std::move(frames)]() mutable {
+      self->StreamFail(std::move(response), std::move(frames));
+    };
+    return;
+  }
+  if (head_sent_) return StreamEnd(std::move(frames));  // a heartbeat opened the stream
+  StopHeartbeat();
+  OnCallResponse(std::move(response));
+}
+
+template <class Stream>
 void HttpSession<Stream>::StreamEnd(std::string data) {
+  if (stream_writing_) {
+    deferred_ = [self = this->shared_from_this(), data = std::move(data)]() mutable {
+      self->StreamEnd(std::move(data));
+    };
+    return;
+  }
+  StopHeartbeat();
   if (closed_ || client_gone_) return Drop();
   WithHead([self = this->shared_from_this(), data = std::move(data)](bool ok) mutable {
     if (!ok) return self->Drop();
@@ -469,6 +579,7 @@ void HttpSession<Stream>::OnShutdown() {
 
 template <class Stream>
 void HttpSession<Stream>::Close() {
+  StopHeartbeat();
   if (closed_) return;
   if constexpr (kTls) {
     if (tls_ready_ && !client_gone_) {
@@ -493,6 +604,7 @@ template <class Stream>
 void HttpSession<Stream>::Drop() {
   // A TLS close already under way ends by itself (shutdown_timer_ bounds it); failures seen
   // meanwhile (the watch read, a cancelled stream's last write) must not cut it short.
+  StopHeartbeat();
   if (closed_) return;
   closed_ = true;
   CloseSocket();

@@ -19,6 +19,10 @@ namespace agentgateway::gateway {
 
 enum class SseFraming { kMlflow, kOpenAi };
 
+// An SSE comment frame: clients ignore it, proxies and idle timers see traffic. The same for
+// both framings.
+inline constexpr std::string_view kSseKeepAliveFrame = ": keep-alive\n\n";
+
 class SseFramer {
  public:
   // `trace_id`: when set (MLflow framing only), a {"trace_id": ...} frame precedes [DONE].

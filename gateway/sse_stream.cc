@@ -18,9 +18,12 @@ std::shared_ptr<SseStream> SseStream::Start(agentgateway::v1::AgentService::Stub
   auto stream = std::make_shared<SseStream>(tracker, std::move(plan), std::move(sink));
   PrepareContext(stream->plan_, stream->context_.get());
   if (!tracker->Add(stream->context_)) {
-    stream->sink_->Fail(ErrorResponseFromStatus(
-        stream->plan_.flavor,
-        grpc::Status(grpc::StatusCode::UNAVAILABLE, "the gateway is shutting down")));
+    constexpr std::string_view kShuttingDown = "the gateway is shutting down";
+    stream->sink_->Fail(
+        ErrorResponseFromStatus(stream->plan_.flavor,
+                                grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                             std::string(kShuttingDown))),
+        stream->ErrorFrames(grpc::StatusCode::UNAVAILABLE, kShuttingDown));
     return stream;
   }
   // Kept alive by itself until OnDone: the reactor contract forbids freeing it earlier.
@@ -67,15 +70,19 @@ void SseStream::OnDone(const grpc::Status& status) {
   } else if (status.ok()) {
     sink->End(framer_.Done());
   } else if (!started_writing_) {
-    sink->Fail(ErrorResponseFromStatus(plan_.flavor, status, RetryAfter(*context_)));
+    sink->Fail(ErrorResponseFromStatus(plan_.flavor, status, RetryAfter(*context_)),
+               ErrorFrames(status.error_code(), status.error_message()));
   } else {
-    sink->End(framer_.Error(GrpcCodeName(status.error_code()), status.error_message()) +
-              framer_.Done());
+    sink->End(ErrorFrames(status.error_code(), status.error_message()));
   }
   sink.reset();
   tracker_->Remove(context_.get());
   // May free this object (when the session has let go already): nothing may follow.
   auto self = std::move(self_);
+}
+
+std::string SseStream::ErrorFrames(grpc::StatusCode code, std::string_view message) {
+  return framer_.Error(GrpcCodeName(code), message) + framer_.Done();
 }
 
 }  // namespace agentgateway::gateway

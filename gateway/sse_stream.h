@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <grpcpp/client_context.h>
 #include <grpcpp/support/client_callback.h>
@@ -36,8 +37,9 @@ class StreamSink {
   virtual void Write(std::string data, std::function<void(bool ok)> done) = 0;
   // Writes `data` as the last bytes of a started (or not yet started) 200 stream.
   virtual void End(std::string data) = 0;
-  // Nothing was written yet: answer `response` instead of a stream.
-  virtual void Fail(HttpResponse response) = 0;
+  // The call failed before its first event: answer `response` instead of a stream or, when the
+  // sink already opened the stream on its own (a heartbeat), end it with `frames`.
+  virtual void Fail(HttpResponse response, std::string frames) = 0;
   // The stream broke (client gone): drop the connection.
   virtual void Abort() = 0;
 };
@@ -58,6 +60,8 @@ class SseStream : public grpc::ClientReadReactor<agentgateway::v1::StreamEvent>,
   void OnReadDone(bool ok) override;
   void OnDone(const grpc::Status& status) override;
   void OnSinkWriteDone(bool ok);
+  // The error frame and the closing frames, for a failure after the stream opened.
+  std::string ErrorFrames(grpc::StatusCode code, std::string_view message);
 
   RpcTracker* tracker_;
   RpcPlan plan_;

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <cctype>
 #include <optional>
+#include <random>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -77,6 +78,10 @@ class CallHandle final : public RunHandle {
     }
     if (call) call->Cancel();
   }
+  bool cancelled() {
+    absl::MutexLock lock(&mu_);
+    return cancelled_;
+  }
   void Resume() override {
     std::shared_ptr<upstream::Call> call;
     {
@@ -92,14 +97,76 @@ class CallHandle final : public RunHandle {
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+bool RetryableHttpStatus(int status) {
+  return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+// Retry-After in seconds (the HTTP-date form is treated as absent), capped at a minute.
+std::chrono::milliseconds RetryAfter(const upstream::HttpResponseHead& head) {
+  std::string_view v = head.Header("retry-after");
+  int seconds = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return std::chrono::milliseconds(0);
+    seconds = std::min(60, seconds * 10 + (c - '0'));
+  }
+  return std::chrono::seconds(seconds);
+}
+
+// What every attempt of one run shares. Touched by one attempt at a time (the next attempt
+// starts only after the previous one completed), so it needs no lock.
+struct Attempts {
+  upstream::HttpPool* pool;
+  const RetryPolicy* policy;
+  SupervisorEngine::RetryBudget* budget;
+  upstream::HttpRequest request;  // sent again as is
+  std::shared_ptr<CallHandle> handle;
+  int attempt = 1;
+  std::chrono::milliseconds waited{0};
+
+  // The delay before the next attempt, or nullopt when the run may not retry.
+  std::optional<std::chrono::milliseconds> NextDelay(std::chrono::milliseconds retry_after) {
+    if (attempt >= policy->max_attempts) return std::nullopt;
+    auto cap = std::min(policy->max_backoff, policy->initial_backoff * (1 << (attempt - 1)));
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    std::chrono::milliseconds delay(
+        std::uniform_int_distribution<std::int64_t>(0, cap.count())(rng));  // full jitter
+    delay = std::max(delay, retry_after);
+    if (waited + delay > policy->max_total_wait || !budget->TryWithdraw()) return std::nullopt;
+    ++attempt;
+    waited += delay;
+    return delay;
+  }
+
+  absl::Status Annotate(absl::Status status) const {
+    if (status.ok() || attempt == 1) return status;
+    return absl::Status(status.code(),
+                        absl::StrCat(std::string(status.message()), " (after ", attempt, " attempts)"));
+  }
+
+  // Starts the next attempt after `delay` unless the run was cancelled meanwhile; `start`
+  // makes the attempt's handler, `cancelled` ends the run.
+  template <typename Handler, typename Owner>
+  static void Schedule(std::shared_ptr<Attempts> self, std::chrono::milliseconds delay,
+                       Owner owner, std::function<void(Owner&)> cancelled) {
+    upstream::HttpPool* pool = self->pool;
+    pool->RunAfter(delay, [self = std::move(self), owner = std::move(owner),
+                           cancelled = std::move(cancelled)]() mutable {
+      if (self->handle->cancelled()) return cancelled(owner);
+      auto handler = std::make_shared<Handler>(std::move(owner), self);
+      self->handle->Set(self->pool->Start(self->request, std::move(handler)));
+    });
+  }
+};
+
 // One streaming run. The pool calls it on the call's strand only, so no lock is needed.
 class StreamHandler final : public upstream::ResponseHandler {
  public:
-  StreamHandler(std::shared_ptr<EventSink> sink, std::shared_ptr<CallHandle> handle)
-      : sink_(std::move(sink)), handle_(std::move(handle)) {}
+  StreamHandler(std::shared_ptr<EventSink> sink, std::shared_ptr<Attempts> attempts)
+      : sink_(std::move(sink)), attempts_(std::move(attempts)), handle_(attempts_->handle) {}
 
   void OnHead(const upstream::HttpResponseHead& head) override {
     http_status_ = head.status;
+    retry_after_ = RetryAfter(head);
     if (head.status / 100 != 2) {
       collecting_error_ = true;
     } else if (!ContainsIgnoreCase(head.Header("content-type"), "text/event-stream")) {
@@ -126,7 +193,21 @@ class StreamHandler final : public upstream::ResponseHandler {
   }
 
   void OnComplete(absl::Status status) override {
-    sink_->OnFinish(Scrubbed(FinalStatus(std::move(status))));
+    // Retry only while nothing reached the caller and the upstream did not start the run.
+    bool retryable = events_ == 0 && !failure_.has_value() &&
+                     ((collecting_error_ && RetryableHttpStatus(http_status_)) ||
+                      (http_status_ == 0 && upstream::IsConnectFailure(status)));
+    if (retryable) {
+      if (auto delay = attempts_->NextDelay(retry_after_)) {
+        Attempts::Schedule<StreamHandler>(
+            attempts_, *delay, std::move(sink_), std::function<void(std::shared_ptr<EventSink>&)>(
+                [](std::shared_ptr<EventSink>& sink) {
+                  sink->OnFinish(absl::CancelledError("cancelled while waiting to retry"));
+                }));
+        return;
+      }
+    }
+    sink_->OnFinish(Scrubbed(attempts_->Annotate(FinalStatus(std::move(status)))));
     sink_.reset();
   }
 
@@ -199,9 +280,11 @@ class StreamHandler final : public upstream::ResponseHandler {
   }
 
   std::shared_ptr<EventSink> sink_;
+  std::shared_ptr<Attempts> attempts_;
   std::shared_ptr<CallHandle> handle_;
   upstream::SseDecoder decoder_;
   int http_status_ = 0;
+  std::chrono::milliseconds retry_after_{0};
   bool collecting_error_ = false;
   std::string error_body_;
   std::optional<absl::Status> failure_;
@@ -240,9 +323,13 @@ std::string StringField(const json::object& obj, std::string_view key) {
 // One non-streaming run: buffers the body, then parses the Responses object.
 class InvokeHandler final : public upstream::ResponseHandler {
  public:
-  explicit InvokeHandler(Engine::InvokeDone done) : done_(std::move(done)) {}
+  InvokeHandler(Engine::InvokeDone done, std::shared_ptr<Attempts> attempts)
+      : done_(std::move(done)), attempts_(std::move(attempts)) {}
 
-  void OnHead(const upstream::HttpResponseHead& head) override { http_status_ = head.status; }
+  void OnHead(const upstream::HttpResponseHead& head) override {
+    http_status_ = head.status;
+    retry_after_ = RetryAfter(head);
+  }
 
   bool OnBody(std::string_view bytes) override {
     std::size_t limit = http_status_ / 100 == 2 ? kMaxResponseBody : kMaxErrorBody;
@@ -255,8 +342,20 @@ class InvokeHandler final : public upstream::ResponseHandler {
   }
 
   void OnComplete(absl::Status status) override {
-    auto done = [d = std::move(done_)](absl::StatusOr<InvokeResult> r) {
-      d(r.ok() ? std::move(r) : absl::StatusOr<InvokeResult>(Scrubbed(r.status())));
+    bool retryable = (status.ok() && RetryableHttpStatus(http_status_)) ||
+                     (http_status_ == 0 && upstream::IsConnectFailure(status));
+    if (retryable) {
+      if (auto delay = attempts_->NextDelay(retry_after_)) {
+        Attempts::Schedule<InvokeHandler>(
+            attempts_, *delay, std::move(done_),
+            std::function<void(Engine::InvokeDone&)>([](Engine::InvokeDone& done) {
+              done(absl::CancelledError("cancelled while waiting to retry"));
+            }));
+        return;
+      }
+    }
+    auto done = [d = std::move(done_), a = attempts_](absl::StatusOr<InvokeResult> r) {
+      d(r.ok() ? std::move(r) : absl::StatusOr<InvokeResult>(Scrubbed(a->Annotate(r.status()))));
     };
     if (!status.ok()) return done(std::move(status));
     if (http_status_ / 100 != 2) return done(upstream::StatusFromHttpError(http_status_, body_));
@@ -286,7 +385,9 @@ class InvokeHandler final : public upstream::ResponseHandler {
 
  private:
   Engine::InvokeDone done_;
+  std::shared_ptr<Attempts> attempts_;
   int http_status_ = 0;
+  std::chrono::milliseconds retry_after_{0};
   std::string body_;
   bool too_big_ = false;
 };
@@ -322,15 +423,27 @@ absl::Status StatusFromErrorEvent(std::string_view data) {
   return absl::UnknownError(text);
 }
 
+void SupervisorEngine::RetryBudget::OnRequest() {
+  absl::MutexLock lock(&mu_);
+  tokens_ = std::min(cap_, tokens_ + ratio_);
+}
+
+bool SupervisorEngine::RetryBudget::TryWithdraw() {
+  absl::MutexLock lock(&mu_);
+  if (tokens_ < 1) return false;
+  tokens_ -= 1;
+  return true;
+}
+
 absl::StatusOr<std::unique_ptr<SupervisorEngine>> SupervisorEngine::Create(
-    upstream::HttpPool* pool, std::string base_url) {
+    upstream::HttpPool* pool, std::string base_url, RetryPolicy retry) {
   while (!base_url.empty() && base_url.back() == '/') base_url.pop_back();
   absl::StatusOr<upstream::Url> url = upstream::Url::Parse(base_url + "/responses");
   if (!url.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("upstream base URL '", base_url, "': ", url.status().message()));
   }
-  return std::unique_ptr<SupervisorEngine>(new SupervisorEngine(pool, *std::move(url)));
+  return std::unique_ptr<SupervisorEngine>(new SupervisorEngine(pool, *std::move(url), retry));
 }
 
 upstream::HttpRequest SupervisorEngine::MakeRequest(std::string body, const RunContext& context,
@@ -351,10 +464,13 @@ absl::StatusOr<std::shared_ptr<RunHandle>> SupervisorEngine::Stream(
     std::shared_ptr<EventSink> sink) {
   absl::StatusOr<std::string> body = BuildUpstreamBody(request, profile, /*stream=*/true);
   if (!body.ok()) return body.status();
-  auto handle = std::make_shared<CallHandle>();
-  auto handler = std::make_shared<StreamHandler>(std::move(sink), handle);
-  handle->Set(pool_->Start(MakeRequest(*std::move(body), context, true), std::move(handler)));
-  return handle;
+  budget_.OnRequest();
+  auto attempts = std::make_shared<Attempts>(Attempts{
+      pool_, &retry_, &budget_, MakeRequest(*std::move(body), context, true),
+      std::make_shared<CallHandle>()});
+  auto handler = std::make_shared<StreamHandler>(std::move(sink), attempts);
+  attempts->handle->Set(pool_->Start(attempts->request, std::move(handler)));
+  return attempts->handle;
 }
 
 absl::StatusOr<std::shared_ptr<RunHandle>> SupervisorEngine::Invoke(
@@ -362,10 +478,13 @@ absl::StatusOr<std::shared_ptr<RunHandle>> SupervisorEngine::Invoke(
     InvokeDone done) {
   absl::StatusOr<std::string> body = BuildUpstreamBody(request, profile, /*stream=*/false);
   if (!body.ok()) return body.status();
-  auto handle = std::make_shared<CallHandle>();
-  auto handler = std::make_shared<InvokeHandler>(std::move(done));
-  handle->Set(pool_->Start(MakeRequest(*std::move(body), context, false), std::move(handler)));
-  return handle;
+  budget_.OnRequest();
+  auto attempts = std::make_shared<Attempts>(Attempts{
+      pool_, &retry_, &budget_, MakeRequest(*std::move(body), context, false),
+      std::make_shared<CallHandle>()});
+  auto handler = std::make_shared<InvokeHandler>(std::move(done), attempts);
+  attempts->handle->Set(pool_->Start(attempts->request, std::move(handler)));
+  return attempts->handle;
 }
 
 }  // namespace agentgateway

@@ -5,6 +5,7 @@
 
 #include <cctype>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 
 namespace agentgateway::upstream {
@@ -131,6 +132,21 @@ absl::Status StatusFromHttpError(int http_status, std::string_view body) {
   std::string excerpt = Excerpt(body);
   if (excerpt.empty()) return absl::Status(code, prefix);
   return absl::Status(code, absl::StrCat(prefix, ": ", excerpt));
+}
+
+namespace {
+constexpr char kPhasePayload[] = "agentgateway.dev/upstream-phase";
+}  // namespace
+
+absl::Status ConnectFailure(std::string message) {
+  absl::Status status = absl::UnavailableError(std::move(message));
+  status.SetPayload(kPhasePayload, absl::Cord("connect"));
+  return status;
+}
+
+bool IsConnectFailure(const absl::Status& status) {
+  auto phase = status.GetPayload(kPhasePayload);
+  return status.code() == absl::StatusCode::kUnavailable && phase.has_value() && *phase == "connect";
 }
 
 }  // namespace agentgateway::upstream

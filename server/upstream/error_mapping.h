@@ -27,6 +27,11 @@ absl::Status StatusFromHttpError(int http_status, std::string_view body);
 // SSE event's data); empty when none is found.
 std::string ErrorMessageFromJson(std::string_view json_text);
 
+// UNAVAILABLE for a failure to establish the connection (resolve, TCP connect), marked so
+// callers know no request byte reached the upstream: such a call is safe to retry.
+absl::Status ConnectFailure(std::string message);
+bool IsConnectFailure(const absl::Status& status);
+
 }  // namespace agentgateway::upstream
 
 #endif  // AGENTGATEWAY_SERVER_UPSTREAM_ERROR_MAPPING_H_

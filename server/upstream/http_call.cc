@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/upstream/error_mapping.h"
 #include "server/upstream/pool_internal.h"
 
 namespace agentgateway::upstream::internal {
@@ -179,7 +180,7 @@ void CallImpl::DoResolve() {
 void CallImpl::OnResolve(const error_code& ec, const tcp::resolver::results_type& results) {
   if (StopIfCancelled()) return;
   if (ec) {
-    Fail(absl::UnavailableError(
+    Fail(ConnectFailure(
         absl::StrCat("resolving upstream host ", request_.url.host, " failed: ", ec.message())));
     return;
   }
@@ -199,7 +200,7 @@ void CallImpl::DoConnect() {
 void CallImpl::OnConnect(const error_code& ec) {
   if (StopIfCancelled()) return;
   if (ec) {
-    Fail(absl::UnavailableError(
+    Fail(ConnectFailure(
         absl::StrCat("connecting to upstream ", host_port_, " failed: ", ec.message())));
     return;
   }

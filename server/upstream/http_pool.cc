@@ -5,6 +5,7 @@
 #include <thread>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 #include "absl/strings/match.h"
@@ -239,6 +240,15 @@ bool PoolImpl::RemoveWaiter(CallImpl* call) {
 void PoolImpl::Unregister(CallImpl* call) {
   absl::MutexLock lock(&mu_);
   live_calls_.erase(call);
+}
+
+void PoolImpl::RunAfter(std::chrono::milliseconds delay, std::function<void()> fn) {
+  // The timer keeps itself alive through its own handler; the pool's destructor stops the
+  // io_context, which drops pending handlers unrun.
+  auto timer = std::make_shared<net::steady_timer>(io_context_, delay);
+  timer->async_wait([timer, fn = std::move(fn)](boost::system::error_code ec) {
+    if (!ec) fn();
+  });
 }
 
 PoolStats PoolImpl::Stats() const {

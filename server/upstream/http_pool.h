@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -124,6 +125,10 @@ class HttpPool {
   virtual absl::StatusOr<FetchResult> Fetch(HttpRequest request) = 0;
 
   virtual PoolStats Stats() const = 0;
+
+  // Runs `fn` on a pool thread once `delay` has passed (retry backoff). Dropped unrun if the
+  // pool is destroyed first.
+  virtual void RunAfter(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
 };
 
 }  // namespace agentgateway::upstream

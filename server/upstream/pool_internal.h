@@ -190,6 +190,7 @@ class PoolImpl : public HttpPool {
                               std::shared_ptr<ResponseHandler> handler) override;
   absl::StatusOr<FetchResult> Fetch(HttpRequest request) override;
   PoolStats Stats() const override;
+  void RunAfter(std::chrono::milliseconds delay, std::function<void()> fn) override;
 
   const PoolOptions& options() const { return options_; }
   net::io_context& io_context() { return io_context_; }

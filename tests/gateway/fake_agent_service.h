@@ -8,6 +8,7 @@
 #include <chrono>
 #include <future>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,9 @@ struct StreamScript {
   std::vector<std::pair<std::string, std::string>> events;  // (type, json)
   grpc::Status final_status = grpc::Status::OK;
   bool hold_open = false;  // after the events, wait for the client to cancel
+  // Set: the stream stops before event number `pause_before` (0 = before any) until
+  // FakeAgentService::ResumeStream().
+  std::optional<std::size_t> pause_before;
 };
 
 class FakeAgentService final : public v1::AgentService::CallbackService {
@@ -74,6 +78,13 @@ class FakeAgentService final : public v1::AgentService::CallbackService {
     if (!cancel_seen.exchange(true)) cancelled.set_value();
   }
 
+  // Lets a stream paused by script.pause_before go on (or pass the pause, if not there yet).
+  void ResumeStream() {
+    absl::MutexLock lock(&pause_mu);
+    resumed = true;
+    if (paused != nullptr) std::exchange(paused, nullptr)->Resume();
+  }
+
   grpc::ServerUnaryReactor* Invoke(grpc::CallbackServerContext* ctx,
                                    const v1::InvokeRequest* request,
                                    v1::InvokeResponse* response) override {
@@ -98,12 +109,19 @@ class FakeAgentService final : public v1::AgentService::CallbackService {
     return reactor;
   }
 
+  class Writer;
+  absl::Mutex pause_mu;
+  Writer* paused ABSL_GUARDED_BY(pause_mu) = nullptr;
+  bool resumed ABSL_GUARDED_BY(pause_mu) = false;
+
   class Writer : public grpc::ServerWriteReactor<v1::StreamEvent> {
    public:
     Writer(FakeAgentService* service, StreamScript script)
         : service_(service), script_(std::move(script)) {
       Next();
     }
+    // From ResumeStream (pause_mu held); no write is pending while paused.
+    void Resume() { Next(); }
     void OnWriteDone(bool ok) override {
       if (!ok) return FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "write failed"));
       Next();
@@ -112,10 +130,24 @@ class FakeAgentService final : public v1::AgentService::CallbackService {
       service_->NoteCancel();
       FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
     }
-    void OnDone() override { delete this; }
+    void OnDone() override {
+      {
+        absl::MutexLock lock(&service_->pause_mu);
+        if (service_->paused == this) service_->paused = nullptr;
+      }
+      delete this;
+    }
 
    private:
     void Next() {
+      if (script_.pause_before == index_ && !pause_passed_) {
+        pause_passed_ = true;
+        absl::MutexLock lock(&service_->pause_mu);
+        if (!service_->resumed) {
+          service_->paused = this;
+          return;
+        }
+      }
       if (index_ < script_.events.size()) {
         event_.set_sequence_number(static_cast<int64_t>(index_) + 1);
         event_.set_type(script_.events[index_].first);
@@ -135,6 +167,7 @@ class FakeAgentService final : public v1::AgentService::CallbackService {
     FakeAgentService* service_;
     StreamScript script_;
     std::size_t index_ = 0;
+    bool pause_passed_ = false;
     v1::StreamEvent event_;
     absl::Mutex mu_;
     bool finished_ = false;

@@ -273,4 +273,31 @@ std::string MakeRequest(const std::string& method, const std::string& target,
   return out;
 }
 
+SseFrames ParseSse(const std::string& body) {
+  SseFrames out;
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    std::size_t end = body.find("\n\n", pos);
+    if (end == std::string::npos) {
+      out.well_formed = false;
+      break;
+    }
+    std::string frame = body.substr(pos, end + 2 - pos);
+    pos = end + 2;
+    bool comment = frame[0] == ':';
+    // Line starts; the frame's last '\n' closes it rather than starting a line.
+    for (std::size_t line = 0; line + 1 < frame.size(); line = frame.find('\n', line) + 1) {
+      if ((frame[line] == ':') != comment) out.well_formed = false;
+    }
+    if (!comment) {
+      out.events.push_back(std::move(frame));
+    } else if (frame == ": keep-alive\n\n") {
+      ++out.keep_alives;
+    } else {
+      out.well_formed = false;
+    }
+  }
+  return out;
+}
+
 }  // namespace agentgateway::gateway::testing

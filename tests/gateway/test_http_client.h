@@ -78,6 +78,16 @@ std::string MakeRequest(const std::string& method, const std::string& target,
                         const std::string& body = "",
                         const std::vector<std::pair<std::string, std::string>>& headers = {});
 
+// An SSE body split into frames (each ended by a blank line). A frame is a comment frame (all
+// lines start with ':') or an event frame (none do); a mix, a stray comment or an unterminated
+// tail makes the body malformed.
+struct SseFrames {
+  std::vector<std::string> events;  // whole event frames, in order, each ending "\n\n"
+  int keep_alives = 0;              // `: keep-alive` comment frames
+  bool well_formed = true;
+};
+SseFrames ParseSse(const std::string& body);
+
 }  // namespace agentgateway::gateway::testing
 
 #endif  // AGENTGATEWAY_TESTS_GATEWAY_TEST_HTTP_CLIENT_H_

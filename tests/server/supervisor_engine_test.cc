@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "server/upstream/error_mapping.h"
 #include "tests/testing/status_matchers.h"
 
 namespace agentgateway {
@@ -25,8 +26,15 @@ class FakeCall final : public upstream::Call {
 // Records the request; the test plays the response through the handler.
 class FakePool final : public upstream::HttpPool {
  public:
+  // Scheduled work is kept for the test to run (deterministic backoff).
+  void RunAfter(std::chrono::milliseconds delay, std::function<void()> fn) override {
+    scheduled.emplace_back(delay, std::move(fn));
+  }
+  std::vector<std::pair<std::chrono::milliseconds, std::function<void()>>> scheduled;
+
   std::shared_ptr<upstream::Call> Start(upstream::HttpRequest request,
                                         std::shared_ptr<upstream::ResponseHandler> handler) override {
+    ++starts;
     last_request = std::move(request);
     this->handler = std::move(handler);
     call = std::make_shared<FakeCall>();
@@ -37,13 +45,24 @@ class FakePool final : public upstream::HttpPool {
   }
   upstream::PoolStats Stats() const override { return {}; }
 
-  void Head(int status, std::string content_type) {
+  void Head(int status, std::string content_type) { Head(status, std::move(content_type), ""); }
+
+  // Runs the oldest scheduled retry.
+  void RunScheduled() {
+    ASSERT_FALSE(scheduled.empty());
+    auto fn = std::move(scheduled.front().second);
+    scheduled.erase(scheduled.begin());
+    fn();
+  }
+  void Head(int status, std::string content_type, std::string retry_after) {
     upstream::HttpResponseHead head;
     head.status = status;
     head.headers.emplace_back("Content-Type", std::move(content_type));
+    head.headers.emplace_back("Retry-After", std::move(retry_after));
     handler->OnHead(head);
   }
 
+  int starts = 0;
   upstream::HttpRequest last_request;
   std::shared_ptr<upstream::ResponseHandler> handler;
   std::shared_ptr<FakeCall> call;
@@ -80,7 +99,8 @@ class SupervisorEngineTest : public ::testing::Test {
     profile_.name = "p";
     profile_.model = "m";
     request_.add_input()->set_json(R"({"role":"user","content":"hi"})");
-    auto engine = SupervisorEngine::Create(&pool_, "https://ws.example.com/ai-gateway/mlflow/v1/");
+    auto engine = SupervisorEngine::Create(&pool_, "https://ws.example.com/ai-gateway/mlflow/v1/",
+                                           retry_);
     ASSERT_TRUE(engine.ok()) << engine.status();
     engine_ = *std::move(engine);
   }
@@ -94,6 +114,7 @@ class SupervisorEngineTest : public ::testing::Test {
     return run.ok() ? *run : nullptr;
   }
 
+  RetryPolicy retry_;
   FakePool pool_;
   Profile profile_;
   v1::InvokeRequest request_;
@@ -212,9 +233,12 @@ TEST_F(SupervisorEngineTest, JsonAnswerToAStreamingRequestIsRefused) {
 
 TEST_F(SupervisorEngineTest, HttpErrorsMapWithTheUpstreamMessage) {
   StartStream();
-  pool_.Head(429, "application/json");
-  pool_.handler->OnBody(R"({"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down"})");
-  pool_.handler->OnComplete(absl::OkStatus());
+  for (int attempt = 1; attempt <= retry_.max_attempts; ++attempt) {  // 429 is retried first
+    if (attempt > 1) pool_.RunScheduled();
+    pool_.Head(429, "application/json");
+    pool_.handler->OnBody(R"({"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down"})");
+    pool_.handler->OnComplete(absl::OkStatus());
+  }
   EXPECT_THAT(sink_->status, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("slow down")));
 }
 
@@ -294,6 +318,119 @@ TEST_F(SupervisorEngineTest, InvokeMapsErrorsAndGarbage) {
   ASSERT_TRUE(engine_->Invoke(profile_, request_, RunContext{}, done).ok());
   pool_.handler->OnComplete(absl::DeadlineExceededError("response timeout"));
   EXPECT_THAT(result, StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("timeout")));
+}
+
+
+// --- Safe retries -------------------------------------------------------------------------
+
+void Fail503(FakePool& pool) {
+  pool.Head(503, "application/json");
+  pool.handler->OnBody(R"({"error_code":"TEMPORARILY_UNAVAILABLE","message":"busy"})");
+  pool.handler->OnComplete(absl::OkStatus());
+}
+
+TEST_F(SupervisorEngineTest, RetriesA503BeforeAnythingWasRelayed) {
+  StartStream();
+  Fail503(pool_);
+  EXPECT_EQ(sink_->finishes, 0);
+  ASSERT_EQ(pool_.scheduled.size(), 1u);
+  EXPECT_LE(pool_.scheduled[0].first, retry_.initial_backoff);
+  pool_.RunScheduled();
+  EXPECT_EQ(pool_.starts, 2);
+  EXPECT_THAT(pool_.last_request.body, HasSubstr(R"("stream":true)"));  // the same request
+  pool_.Head(200, "text/event-stream");
+  pool_.handler->OnBody(Typed("response.created") + Typed("response.completed"));
+  pool_.handler->OnComplete(absl::OkStatus());
+  EXPECT_THAT(sink_->status, IsOk());
+  EXPECT_THAT(sink_->types, ElementsAre("response.created", "response.completed"));
+  EXPECT_EQ(sink_->finishes, 1);
+}
+
+TEST_F(SupervisorEngineTest, HonoursRetryAfter) {
+  StartStream();
+  pool_.Head(429, "application/json", "2");
+  pool_.handler->OnComplete(absl::OkStatus());
+  ASSERT_EQ(pool_.scheduled.size(), 1u);
+  EXPECT_EQ(pool_.scheduled[0].first, std::chrono::seconds(2));
+}
+
+TEST_F(SupervisorEngineTest, StopsAfterMaxAttemptsAndSaysSo) {
+  StartStream();
+  for (int attempt = 1; attempt < retry_.max_attempts; ++attempt) {
+    Fail503(pool_);
+    pool_.RunScheduled();
+  }
+  Fail503(pool_);
+  EXPECT_TRUE(pool_.scheduled.empty());
+  EXPECT_EQ(pool_.starts, retry_.max_attempts);
+  EXPECT_THAT(sink_->status, StatusIs(absl::StatusCode::kUnavailable,
+                                      HasSubstr("(after 3 attempts)")));
+}
+
+TEST_F(SupervisorEngineTest, NeverRetriesOnceAnEventWasRelayed) {
+  StartStream();
+  pool_.Head(200, "text/event-stream");
+  pool_.handler->OnBody(Typed("response.created"));
+  pool_.handler->OnComplete(absl::UnavailableError("connection reset by peer"));
+  EXPECT_TRUE(pool_.scheduled.empty());
+  EXPECT_THAT(sink_->status, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("broke after")));
+}
+
+TEST_F(SupervisorEngineTest, NeverRetriesErrorsThatMayHaveStartedWork) {
+  StartStream();
+  pool_.Head(500, "application/json");
+  pool_.handler->OnComplete(absl::OkStatus());  // 500: not in the retryable set
+  EXPECT_TRUE(pool_.scheduled.empty());
+  EXPECT_THAT(sink_->status, StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
+
+  sink_ = std::make_shared<RecordingSink>();
+  StartStream();
+  // Lost after the request was sent: the upstream may be running it. Not retried.
+  pool_.handler->OnComplete(absl::UnavailableError("reading the response head failed: eof"));
+  EXPECT_TRUE(pool_.scheduled.empty());
+  EXPECT_EQ(sink_->finishes, 1);
+}
+
+TEST_F(SupervisorEngineTest, RetriesConnectFailures) {
+  StartStream();
+  pool_.handler->OnComplete(upstream::ConnectFailure("connecting to upstream x:443 failed"));
+  EXPECT_EQ(pool_.scheduled.size(), 1u);
+  EXPECT_EQ(sink_->finishes, 0);
+}
+
+TEST_F(SupervisorEngineTest, CancelDuringBackoffEndsTheRunWithoutANewRequest) {
+  auto run = StartStream();
+  Fail503(pool_);
+  run->Cancel();
+  pool_.RunScheduled();
+  EXPECT_EQ(pool_.starts, 1);
+  EXPECT_THAT(sink_->status, StatusIs(absl::StatusCode::kCancelled, HasSubstr("retry")));
+}
+
+TEST_F(SupervisorEngineTest, InvokeRetriesToo) {
+  absl::StatusOr<InvokeResult> result = absl::InternalError("not called");
+  ASSERT_TRUE(engine_->Invoke(profile_, request_, RunContext{},
+                              [&](absl::StatusOr<InvokeResult> r) { result = std::move(r); })
+                  .ok());
+  pool_.Head(502, "text/html");
+  pool_.handler->OnComplete(absl::OkStatus());
+  pool_.RunScheduled();
+  pool_.Head(200, "application/json");
+  pool_.handler->OnBody(R"({"id":"r2","status":"completed","output":[]})");
+  pool_.handler->OnComplete(absl::OkStatus());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->id, "r2");
+}
+
+TEST(RetryBudgetTest, RetriesAreBoundedByAShareOfTheRequestRate) {
+  SupervisorEngine::RetryBudget budget(/*ratio=*/0.5, /*reserve=*/2);
+  EXPECT_TRUE(budget.TryWithdraw());
+  EXPECT_TRUE(budget.TryWithdraw());
+  EXPECT_FALSE(budget.TryWithdraw());  // reserve spent: an outage is not amplified
+  budget.OnRequest();
+  EXPECT_FALSE(budget.TryWithdraw());  // half a token
+  budget.OnRequest();
+  EXPECT_TRUE(budget.TryWithdraw());
 }
 
 }  // namespace

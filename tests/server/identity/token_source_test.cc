@@ -37,6 +37,12 @@ class FakeCall final : public upstream::Call {
 // Records every call; the test answers them by index. Start may be called from many threads.
 class FakePool final : public upstream::HttpPool {
  public:
+  // Scheduled work is kept for the test to run (deterministic backoff).
+  void RunAfter(std::chrono::milliseconds delay, std::function<void()> fn) override {
+    scheduled.emplace_back(delay, std::move(fn));
+  }
+  std::vector<std::pair<std::chrono::milliseconds, std::function<void()>>> scheduled;
+
   std::shared_ptr<upstream::Call> Start(upstream::HttpRequest request,
                                         std::shared_ptr<upstream::ResponseHandler> handler) override {
     absl::MutexLock lock(&mu_);
