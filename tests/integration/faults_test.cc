@@ -19,6 +19,7 @@ struct FaultCase {
   std::string message_part;
   bool after_events;  // the failure comes after the stream started
   int http_status;    // REST status when it fails before the stream started
+  int attempts;       // upstream requests the emulator sees: retried only before any event
 };
 
 void PrintTo(const FaultCase& c, std::ostream* os) { *os << "fault " << c.fault; }
@@ -34,6 +35,7 @@ TEST_P(FaultsTest, GrpcStreamEndsWithTheMappedStatus) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
   v1::InvokeRequest request = TextRequest(Question(c.fault));
+  long long before = stack_->EmulatorCounter("responses_requests");
   auto reader = stack_->grpc().Stream(&ctx, request);
   v1::StreamEvent event;
   int events = 0;
@@ -41,6 +43,7 @@ TEST_P(FaultsTest, GrpcStreamEndsWithTheMappedStatus) {
   grpc::Status status = reader->Finish();
   EXPECT_EQ(status.error_code(), c.grpc_code) << status.error_message();
   EXPECT_THAT(status.error_message(), HasSubstr(c.message_part));
+  EXPECT_EQ(stack_->EmulatorCounter("responses_requests") - before, c.attempts);
   if (c.after_events) {
     EXPECT_GT(events, 0);
   } else {
@@ -74,15 +77,15 @@ TEST_P(FaultsTest, RestStreamEndsWithAnErrorFrameOrAnHttpError) {
 INSTANTIATE_TEST_SUITE_P(
     EveryFault, FaultsTest,
     ::testing::Values(
-        FaultCase{"429", grpc::StatusCode::RESOURCE_EXHAUSTED, "", false, 429},
-        FaultCase{"500", grpc::StatusCode::UNAVAILABLE, "", false, 503},
-        FaultCase{"503", grpc::StatusCode::UNAVAILABLE, "", false, 503},
-        FaultCase{"html-502", grpc::StatusCode::UNAVAILABLE, "502", false, 503},
-        FaultCase{"reset", grpc::StatusCode::UNAVAILABLE, "broke after", true, 0},
-        FaultCase{"truncate", grpc::StatusCode::UNAVAILABLE, "without a terminal event", true, 0},
-        FaultCase{"error-then-completed", grpc::StatusCode::UNKNOWN, "upstream error", true, 0},
-        FaultCase{"error-event", grpc::StatusCode::UNKNOWN, "upstream error", true, 0},
-        FaultCase{"oauth", grpc::StatusCode::UNAUTHENTICATED, "login", true, 0}),
+        FaultCase{"429", grpc::StatusCode::RESOURCE_EXHAUSTED, "after 3 attempts", false, 429, 3},
+        FaultCase{"500", grpc::StatusCode::UNAVAILABLE, "HTTP 500", false, 503, 1},
+        FaultCase{"503", grpc::StatusCode::UNAVAILABLE, "after 3 attempts", false, 503, 3},
+        FaultCase{"html-502", grpc::StatusCode::UNAVAILABLE, "502", false, 503, 3},
+        FaultCase{"reset", grpc::StatusCode::UNAVAILABLE, "broke after", true, 0, 1},
+        FaultCase{"truncate", grpc::StatusCode::UNAVAILABLE, "without a terminal event", true, 0, 1},
+        FaultCase{"error-then-completed", grpc::StatusCode::UNKNOWN, "upstream error", true, 0, 1},
+        FaultCase{"error-event", grpc::StatusCode::UNKNOWN, "upstream error", true, 0, 1},
+        FaultCase{"oauth", grpc::StatusCode::UNAUTHENTICATED, "login", true, 0, 1}),
     [](const ::testing::TestParamInfo<FaultCase>& info) {
       std::string name = info.param.fault;
       std::replace(name.begin(), name.end(), '-', '_');

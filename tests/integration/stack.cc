@@ -54,8 +54,13 @@ std::unique_ptr<Stack> Stack::Start(const StackOptions& options) {
   auto client = upstream::HttpPool::Create(po);
   s->client_pool_ = *std::move(client);
 
+  // The fault suites inject many failures in a row: a large reserve keeps the process-wide
+  // retry budget (unit-tested on its own) from changing their attempt counts.
+  RetryPolicy retry;
+  retry.initial_backoff = std::chrono::milliseconds(20);
+  retry.budget_reserve = 1000;
   auto engine = SupervisorEngine::Create(s->upstream_pool_.get(),
-                                         s->emulator_base_ + "/ai-gateway/mlflow/v1");
+                                         s->emulator_base_ + "/ai-gateway/mlflow/v1", retry);
   if (!engine.ok()) {
     ADD_FAILURE() << "engine: " << engine.status();
     return nullptr;
