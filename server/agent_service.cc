@@ -90,6 +90,18 @@ absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
 template <typename Reactor>
 Reactor* AgentServiceImpl::Begin(Reactor* reactor, grpc::CallbackServerContext* context,
                                  const v1::InvokeRequest& request) {
+  // Load shedding: take a slot or refuse now, before any work (no queue to wait in).
+  std::size_t active = active_calls_->fetch_add(1) + 1;
+  reactor->info().slot = std::shared_ptr<void>(nullptr, [counter = active_calls_](void*) {
+    counter->fetch_sub(1);
+  });
+  if (options_.max_concurrent_calls != 0 && active > options_.max_concurrent_calls) {
+    context->AddTrailingMetadata("retry-after", "1");
+    reactor->Fail(absl::ResourceExhaustedError(absl::StrCat(
+        "agent-gateway is at its limit of ", options_.max_concurrent_calls,
+        " concurrent calls (limits.max_concurrent_calls); retry shortly")));
+    return reactor;
+  }
   absl::StatusOr<Admission> admitted = Admit(context, request, reactor->info());
   if (!admitted.ok()) {
     reactor->Fail(admitted.status());

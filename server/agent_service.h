@@ -22,6 +22,9 @@ struct ServiceOptions {
   // Honour x-forwarded-* metadata (user token, user, email). Only behind a trusted proxy.
   bool trusted_proxy = false;
   identity::ScopeTable scopes = identity::ScopeTable::Defaults();
+  // Calls running at once (both doors); beyond it a call is refused at once with
+  // RESOURCE_EXHAUSTED (REST 429) and Retry-After. 0: no limit.
+  std::size_t max_concurrent_calls = 1024;
 };
 
 class AgentServiceImpl final : public v1::AgentService::CallbackService {
@@ -61,6 +64,9 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
   identity::TokenSource* app_tokens_;
   ServiceOptions options_;
   std::atomic<bool> warned_untrusted_headers_{false};
+  // Shared with every admitted call's slot, which may outlive the service by a moment.
+  std::shared_ptr<std::atomic<std::size_t>> active_calls_ =
+      std::make_shared<std::atomic<std::size_t>>(0);
 };
 
 // absl -> gRPC, code for code (the one translation point for this protocol).

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace agentgateway {
@@ -18,6 +19,8 @@ struct CallInfo {
   std::string auth;        // app | user
   std::string user;        // context.user_id, else the forwarded user / email; may be empty
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  // The call's admission slot (load shedding); released when the reactor holding it is gone.
+  std::shared_ptr<void> slot;
 };
 
 // Logs {"msg":"call","rpc","request_id","profile","auth","user","code","duration_ms"[,"events"]}.

@@ -367,17 +367,29 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml_text, std::string_view 
     return problems.ToStatus();
   }
   static const std::set<std::string> kKnown = {"upstream", "default_profile", "profiles",
-                                               "identity", "listen"};
+                                               "identity", "listen", "limits"};
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>();
     if (!kKnown.count(key)) {
-      problems.Add(key, "unknown key (expected upstream, identity, listen, default_profile, profiles)");
+      problems.Add(key, "unknown key (expected upstream, identity, listen, limits, default_profile, "
+                        "profiles)");
     }
   }
   try {
     ParseUpstream(root["upstream"], problems, config.upstream);
     ParseIdentity(root["identity"], problems, config.identity);
     ParseListen(root["listen"], problems, config.listen);
+    if (YAML::Node limits = root["limits"]; limits) {
+      if (!limits.IsMap()) {
+        problems.Add("limits", "must be a mapping");
+      } else if (YAML::Node m = limits["max_concurrent_calls"]; m) {
+        try {
+          config.limits.max_concurrent_calls = m.as<std::size_t>();
+        } catch (const YAML::Exception&) {
+          problems.Add("limits.max_concurrent_calls", "must be a non-negative number (0: no limit)");
+        }
+      }
+    }
     YAML::Node profiles = root["profiles"];
     if (!profiles || !profiles.IsMap() || profiles.size() == 0) {
       problems.Add("profiles", "required: a mapping of profile name -> profile");

@@ -80,8 +80,13 @@ struct ListenConfig {
   ListenerTls grpc_tls;
 };
 
+struct LimitsConfig {
+  std::size_t max_concurrent_calls = 1024;  // 0: no limit
+};
+
 struct Config {
   std::string source;  // file name, or "<embedded default>"
+  LimitsConfig limits;
   UpstreamConfig upstream;
   IdentityConfig identity;
   ListenConfig listen;

@@ -30,6 +30,7 @@ void InvokeReactor::Fail(const absl::Status& status) { Done(ToGrpcStatus(status)
 
 void InvokeReactor::Done(grpc::Status status) {
   final_ = status;
+  info_.slot.reset();  // the caller may start another call as soon as it sees this one end
   Finish(std::move(status));
 }
 

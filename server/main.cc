@@ -196,6 +196,7 @@ int main(int argc, char** argv) {
   agentgateway::ServiceOptions service_options;
   service_options.trusted_proxy = config.identity.trusted_proxy.value_or(!app_port.empty());
   service_options.scopes = scope_table;
+  service_options.max_concurrent_calls = config.limits.max_concurrent_calls;
   auto shared_config = std::make_shared<const Config>(config);
   agentgateway::AgentServiceImpl service(shared_config, engine->get(), app_tokens->get(),
                                          service_options);

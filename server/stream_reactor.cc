@@ -119,7 +119,10 @@ class StreamReactor::State final : public EventSink {
         return;
       }
     }
-    if (finish) return reactor->Finish(status);
+    if (finish) {
+      reactor->info_.slot.reset();  // free before the caller can see the end (load shedding)
+      return reactor->Finish(status);
+    }
     reactor->StartWrite(&current_);
     if (resume && run) run->Resume();
   }

@@ -127,6 +127,7 @@ class AgentServiceTest : public ::testing::Test {
         .tools = {{"genie_space", R"({"type":"genie_space","genie_space":{"id":"g"}})"}}};
     ServiceOptions options;
     options.trusted_proxy = trusted_proxy_;
+    options.max_concurrent_calls = max_concurrent_calls_;
     service_ = std::make_unique<AgentServiceImpl>(config, &engine_, app_tokens_.get(), options);
     grpc::ServerBuilder builder;
     int port = 0;
@@ -151,6 +152,7 @@ class AgentServiceTest : public ::testing::Test {
   }
 
   bool trusted_proxy_ = true;
+  std::size_t max_concurrent_calls_ = 0;
   FakeEngine engine_;
   std::unique_ptr<identity::TokenSource> app_tokens_ =
       identity::MakeStaticTokenSource(identity::Secret("app-token"));
@@ -332,6 +334,51 @@ TEST_F(AgentServiceTest, UserTokenLackingToolScopesIsRefusedBeforeTheEngine) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
   EXPECT_THAT(status.error_message(), HasSubstr("genie"));
   EXPECT_EQ(engine_.last_token(), "");
+}
+
+class LoadSheddingTest : public AgentServiceTest {
+ protected:
+  void SetUp() override {
+    max_concurrent_calls_ = 2;
+    AgentServiceTest::SetUp();
+  }
+};
+
+TEST_F(LoadSheddingTest, CallsBeyondTheCapAreRefusedAtOnceAndSlotsComeBack) {
+  grpc::ClientContext c1, c2;
+  auto r1 = stub_->Stream(&c1, Hello());
+  auto r2 = stub_->Stream(&c2, Hello());
+  auto run1 = engine_.WaitRun(0);
+  auto run2 = engine_.WaitRun(1);
+  ASSERT_NE(run2, nullptr);
+
+  grpc::ClientContext c3;
+  v1::InvokeResponse response;
+  grpc::Status refused = stub_->Invoke(&c3, Hello(), &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("limit of 2 concurrent calls"));
+  auto retry_after = c3.GetServerTrailingMetadata().find("retry-after");
+  ASSERT_NE(retry_after, c3.GetServerTrailingMetadata().end());
+  EXPECT_EQ(std::string(retry_after->second.data(), retry_after->second.size()), "1");
+
+  run1->Emit("response.completed", "{}");
+  run1->Finish(absl::OkStatus());
+  v1::StreamEvent event;
+  while (r1->Read(&event)) {
+  }
+  ASSERT_TRUE(r1->Finish().ok());
+  // The slot is released when the finished call's reactor is gone: a new call gets in.
+  grpc::ClientContext c4;
+  auto r4 = stub_->Stream(&c4, Hello());
+  EXPECT_NE(engine_.WaitRun(2), nullptr);
+  c4.TryCancel();
+  c2.TryCancel();
+  while (r4->Read(&event)) {
+  }
+  while (r2->Read(&event)) {
+  }
+  r4->Finish();
+  r2->Finish();
 }
 
 TEST_F(AgentServiceTest, EngineValidationErrorIsInvalidArgument) {
