@@ -327,12 +327,25 @@ void ParseListen(const YAML::Node& node, Problems& problems, ListenConfig& liste
     }
     std::string address = OptionalString(d, "address", path, problems);
     ListenerTls tls = ParseListenerTls(d, path, problems);
+    auto millis = [&](const char* key, std::chrono::milliseconds fallback) {
+      YAML::Node n = d[key];
+      if (!n) return fallback;
+      try {
+        long long v = n.as<long long>();
+        if (v >= 0) return std::chrono::milliseconds(v);
+      } catch (const YAML::Exception&) {
+      }
+      problems.Add(path + "." + key, "must be a number of milliseconds (0: off)");
+      return fallback;
+    };
     if (std::string(door) == "http") {
       listen.http_address = address;
       listen.http_tls = tls;
+      listen.sse_heartbeat = millis("sse_heartbeat_ms", listen.sse_heartbeat);
     } else {
       listen.grpc_address = address;
       listen.grpc_tls = tls;
+      listen.grpc_keepalive = millis("keepalive_ms", listen.grpc_keepalive);
     }
   }
 }

@@ -78,6 +78,10 @@ struct ListenConfig {
   std::string grpc_address;
   ListenerTls http_tls;
   ListenerTls grpc_tls;
+  // SSE comment heartbeat after this much silence on a stream; 0 disables.
+  std::chrono::milliseconds sse_heartbeat{15'000};
+  // gRPC HTTP/2 keepalive pings to idle clients; 0 leaves gRPC's default (off).
+  std::chrono::milliseconds grpc_keepalive{0};
 };
 
 struct LimitsConfig {

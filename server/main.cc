@@ -205,6 +205,11 @@ int main(int argc, char** argv) {
   grpc::ServerBuilder builder;
   int grpc_port = 0;
   builder.AddListeningPort(grpc_listen, *grpc_credentials, &grpc_port);
+  if (config.listen.grpc_keepalive.count() > 0) {
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                               static_cast<int>(config.listen.grpc_keepalive.count()));
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  }
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
   if (!grpc_server || grpc_port == 0) return Fail("cannot listen for gRPC on " + grpc_listen);
@@ -214,6 +219,7 @@ int main(int argc, char** argv) {
     return Fail("--http-listen must be HOST:PORT, not '" + http_listen + "'");
   }
   http_options.threads = http_threads;
+  http_options.sse_heartbeat = config.listen.sse_heartbeat;
   if (const agentgateway::ListenerTls& tls = config.listen.http_tls; tls.enabled()) {
     auto cert = agentgateway::ReadTextFile(tls.cert_file, "REST TLS certificate");
     auto key = agentgateway::ReadTextFile(tls.key_file, "REST TLS key");

@@ -128,8 +128,8 @@ identity:
   user_api_scopes: [ai-gateway, genie]
   tool_scopes: {genie_space: [dashboards.genie]}
 listen:
-  http: {address: "0.0.0.0:8443", tls_cert: /c.pem, tls_key: /k.pem}
-  grpc: {tls_cert: /c.pem, tls_key: /k.pem, client_ca: /ca.pem}
+  http: {address: "0.0.0.0:8443", tls_cert: /c.pem, tls_key: /k.pem, sse_heartbeat_ms: 5000}
+  grpc: {tls_cert: /c.pem, tls_key: /k.pem, client_ca: /ca.pem, keepalive_ms: 20000}
 profiles: {a: {model: m}}
 )",
                             "id.yaml");
@@ -141,6 +141,8 @@ profiles: {a: {model: m}}
   EXPECT_EQ(config->listen.http_address, "0.0.0.0:8443");
   EXPECT_TRUE(config->listen.http_tls.enabled());
   EXPECT_EQ(config->listen.grpc_tls.client_ca_file, "/ca.pem");
+  EXPECT_EQ(config->listen.sse_heartbeat, std::chrono::milliseconds(5000));
+  EXPECT_EQ(config->listen.grpc_keepalive, std::chrono::milliseconds(20000));
   EXPECT_FALSE(ParseConfig("profiles: {a: {model: m}}", "x")->identity.trusted_proxy.has_value());
 }
 
