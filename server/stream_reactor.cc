@@ -85,6 +85,7 @@ class StreamReactor::State final : public EventSink {
   std::pair<grpc::Status, std::int64_t> ReactorGone() {
     absl::MutexLock lock(&mu_);
     reactor_ = nullptr;
+    run_.reset();
     return {finished_with_, next_sequence_ - 1};
   }
 
@@ -96,6 +97,7 @@ class StreamReactor::State final : public EventSink {
     bool finish = false;
     grpc::Status status;
     std::shared_ptr<RunHandle> run;
+    std::shared_ptr<RunHandle> finished_run;  // released outside the lock
     {
       absl::MutexLock lock(&mu_);
       if (finish_decided_ || write_in_flight_ || reactor_ == nullptr) return;
@@ -112,6 +114,8 @@ class StreamReactor::State final : public EventSink {
       } else if (upstream_done_) {
         finish_decided_ = true;
         finish = true;
+        // The run is over: let go of it (an engine's handle may point back at this state).
+        finished_run = std::move(run_);
         status = broken_ ? grpc::Status(grpc::StatusCode::CANCELLED, "caller went away")
                          : ToGrpcStatus(final_status_);
         finished_with_ = status;
