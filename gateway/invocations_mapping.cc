@@ -211,13 +211,17 @@ absl::StatusOr<ParsedInvocation> ParseInvocationBody(std::string_view body,
 
   ParsedInvocation out;
   out.request.set_profile(std::string(profile));
+  // Duplicates first: the parsed object keeps the last duplicate while the spans start with
+  // the first, so reading values before this check could pair a value with the wrong text.
   std::set<std::string> seen;
-  std::string extra;
-  bool has_input = false;
   for (const json_span::Member& m : *members) {
     if (!seen.insert(m.key).second) {
       return Invalid(Cat("duplicate top-level field \"", m.key, "\""));
     }
+  }
+  std::string extra;
+  bool has_input = false;
+  for (const json_span::Member& m : *members) {
     const json::value& value = root.get_object().at(m.key);
     absl::Status s;
     if (m.key == "input") {

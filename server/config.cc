@@ -45,7 +45,10 @@ json::value ScalarToJson(const YAML::Node& node, bool numbers) {
   if (text == "null" || text == "~" || text.empty()) return nullptr;
   static const std::regex kInt("^[-+]?[0-9]+$");
   static const std::regex kFloat("^[-+]?([0-9]*\\.[0-9]+|[0-9]+\\.?[0-9]*)([eE][-+]?[0-9]+)?$");
-  if (numbers && (std::regex_match(text, kInt) || std::regex_match(text, kFloat))) {
+  // A real number in a config is short; the length guard also keeps std::regex (recursive in
+  // libstdc++) away from huge inputs.
+  if (numbers && text.size() <= 64 &&
+      (std::regex_match(text, kInt) || std::regex_match(text, kFloat))) {
     boost::system::error_code ec;
     json::value v = json::parse(text[0] == '+' ? text.substr(1) : text, ec);
     if (!ec) return v;
@@ -55,19 +58,28 @@ json::value ScalarToJson(const YAML::Node& node, bool numbers) {
 
 // `numbers`: whether plain numeric scalars become JSON numbers. Off for tool settings, on
 // below a `parameters` key (a function tool's JSON Schema, where `minimum: 0` is a number).
-json::value YamlToJson(const YAML::Node& node, bool numbers = true) {
+// Limits on what one tool definition may expand to: YAML aliases can refer to themselves or
+// multiply (a few hundred bytes can stand for a billion nodes).
+constexpr int kMaxDepth = 64;
+constexpr std::size_t kMaxNodes = 100'000;
+
+json::value YamlToJson(const YAML::Node& node, bool numbers, int depth, std::size_t& nodes) {
+  if (depth > kMaxDepth || ++nodes > kMaxNodes) {
+    throw YAML::Exception(node.Mark(), "tool definition nests deeper than 64 levels or expands to "
+                                       "more than 100000 values (a recursive or repeated alias?)");
+  }
   switch (node.Type()) {
     case YAML::NodeType::Map: {
       json::object obj;
       for (const auto& kv : node) {
         std::string key = kv.first.as<std::string>();
-        obj[key] = YamlToJson(kv.second, numbers || key == "parameters");
+        obj[key] = YamlToJson(kv.second, numbers || key == "parameters", depth + 1, nodes);
       }
       return obj;
     }
     case YAML::NodeType::Sequence: {
       json::array arr;
-      for (const auto& item : node) arr.push_back(YamlToJson(item, numbers));
+      for (const auto& item : node) arr.push_back(YamlToJson(item, numbers, depth + 1, nodes));
       return arr;
     }
     case YAML::NodeType::Scalar:
@@ -75,6 +87,11 @@ json::value YamlToJson(const YAML::Node& node, bool numbers = true) {
     default:
       return nullptr;
   }
+}
+
+json::value YamlToJson(const YAML::Node& node, bool numbers = true) {
+  std::size_t nodes = 0;
+  return YamlToJson(node, numbers, 0, nodes);
 }
 
 std::string OptionalString(const YAML::Node& parent, const char* key, const std::string& path,
@@ -381,14 +398,15 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml_text, std::string_view 
   }
   static const std::set<std::string> kKnown = {"upstream", "default_profile", "profiles",
                                                "identity", "listen", "limits"};
-  for (const auto& kv : root) {
-    std::string key = kv.first.as<std::string>();
-    if (!kKnown.count(key)) {
-      problems.Add(key, "unknown key (expected upstream, identity, listen, limits, default_profile, "
-                        "profiles)");
-    }
-  }
   try {
+    for (const auto& kv : root) {
+      // A key that is not a plain string (e.g. `[a]: 1`) throws here: caught below.
+      std::string key = kv.first.as<std::string>();
+      if (!kKnown.count(key)) {
+        problems.Add(key, "unknown key (expected upstream, identity, listen, limits, "
+                          "default_profile, profiles)");
+      }
+    }
     ParseUpstream(root["upstream"], problems, config.upstream);
     ParseIdentity(root["identity"], problems, config.identity);
     ParseListen(root["listen"], problems, config.listen);

@@ -177,7 +177,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"{\"input\":[{\"role\":\"user\",\"content\":\"a\"}],\"stream_options\":{}}",
                 "unknown top-level field \"stream_options\""},
         BadCase{"{\"input\":[{\"role\":\"user\",\"content\":\"a\"}],\"model\":\"a\",\"model\":\"b\"}",
-                "duplicate top-level field \"model\""}));
+                "duplicate top-level field \"model\""},
+        // Found by tests/fuzz/invocations_mapping_fuzz: was a 500 (wrong span paired).
+        BadCase{"{\"input\":\"x\",\"input\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+                "duplicate top-level field \"input\""}));
 
 TEST(AddCustomOutputsTest, InsertsWithoutReserialising) {
   EXPECT_EQ(AddCustomOutputs(R"({"id":"r","n":1.50})", R"({"k":12345678901234567890123})"),

@@ -161,6 +161,27 @@ profiles: {a: {model: m}}
                              HasSubstr("listen.grpc.client_ca: mutual TLS needs"))));
 }
 
+// Regressions found by tests/fuzz/config_fuzz (see tests/fuzz/README.md).
+TEST(ConfigTest, HostileYamlIsRefusedNotFatal) {
+  EXPECT_THAT(ParseConfig("[a]: 1\nprofiles: {p: {model: m}}\n", "f.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+  EXPECT_THAT(ParseConfig(R"(
+profiles:
+  p:
+    model: m
+    tools:
+      - {type: function, name: f, parameters: &p {type: object, x: *p}}
+)",
+                          "alias.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("recursive or repeated alias")));
+  std::string huge(200000, '7');
+  auto config = ParseConfig("profiles:\n  p:\n    model: m\n    tools:\n      - {type: function, "
+                            "name: f, parameters: {maximum: " + huge + "}}\n",
+                            "big.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_THAT(config->FindProfile("")->tools[0].json, HasSubstr("\"" + huge + "\""));
+}
+
 TEST(ConfigTest, MalformedYamlNamesLineAndColumn) {
   auto config = ParseConfig("profiles:\n  a: [unclosed\n", "x.yaml");
   EXPECT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("x.yaml: line")));
