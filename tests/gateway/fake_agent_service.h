@@ -180,6 +180,16 @@ class FakeAgentService final : public v1::AgentService::CallbackService {
   }
 };
 
+// Starts an in-process gRPC server (no listening port) serving `service` with its default
+// script; the HTTP server under test reaches it through InProcessChannel().
+inline std::unique_ptr<grpc::Server> StartFakeServer(FakeAgentService& service) {
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server) service.SetDefaults();
+  return server;
+}
+
 }  // namespace agentgateway::gateway::testing
 
 #endif  // AGENTGATEWAY_TESTS_GATEWAY_FAKE_AGENT_SERVICE_H_

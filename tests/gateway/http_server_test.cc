@@ -28,11 +28,8 @@ using testing::TestResponse;
 class HttpServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    grpc::ServerBuilder builder;
-    builder.RegisterService(&service_);
-    grpc_server_ = builder.BuildAndStart();
+    grpc_server_ = testing::StartFakeServer(service_);
     ASSERT_NE(grpc_server_, nullptr);
-    service_.SetDefaults();
     StartHttp();
   }
   void StartHttp(HttpServerOptions options = {}) {

@@ -38,11 +38,8 @@ constexpr char kStreamFrames[] =
 class HttpServerTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    grpc::ServerBuilder builder;
-    builder.RegisterService(&service_);
-    grpc_server_ = builder.BuildAndStart();
+    grpc_server_ = testing::StartFakeServer(service_);
     ASSERT_NE(grpc_server_, nullptr);
-    service_.SetDefaults();
     StartHttps(HttpsOptions());
   }
   void TearDown() override {

@@ -40,11 +40,8 @@ const std::vector<std::string> kMlflowFrames = {
 class SseHeartbeatTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    grpc::ServerBuilder builder;
-    builder.RegisterService(&service_);
-    grpc_server_ = builder.BuildAndStart();
+    grpc_server_ = testing::StartFakeServer(service_);
     ASSERT_NE(grpc_server_, nullptr);
-    service_.SetDefaults();
   }
   void TearDown() override {
     service_.ResumeStream();  // a test that failed early must not leave the stream paused
