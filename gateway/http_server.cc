@@ -125,6 +125,25 @@ HttpServer::~HttpServer() { Stop(); }
 
 uint16_t HttpServer::port() const { return impl_->port; }
 
+void HttpServer::BeginDrain() {
+  {
+    absl::MutexLock lock(&impl_->stop_mu);
+    if (impl_->stopped) return;  // the io threads are gone: nothing would run the close
+  }
+  impl_->env.draining.store(true);
+  std::promise<void> closed;
+  net::post(impl_->acceptor.get_executor(), [this, &closed] {
+    boost::system::error_code ignored;  // closing an acceptor only fails when already closed
+    impl_->acceptor.close(ignored);
+    closed.set_value();
+  });
+  closed.get_future().wait();
+}
+
+bool HttpServer::WaitIdle(std::chrono::milliseconds timeout) {
+  return impl_->registry.WaitNoRequests(absl::FromChrono(timeout));
+}
+
 void HttpServer::Stop() {
   {
     absl::MutexLock lock(&impl_->stop_mu);

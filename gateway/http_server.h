@@ -53,6 +53,13 @@ class HttpServer {
 
   uint16_t port() const;  // the bound port
 
+  // Graceful drain, step 1: stops accepting; readiness (/health) answers 503 from now on and
+  // every response closes its connection. Calls in flight go on. Idempotent.
+  void BeginDrain();
+  // Step 2 (after the calls ended): waits until every response in progress was written, so
+  // final error frames reach their clients. True when none is left within `timeout`.
+  bool WaitIdle(std::chrono::milliseconds timeout);
+
   // Stops accepting, closes idle sessions, cancels open streams and calls, joins the threads.
   // Idempotent. Must not be called from an io thread or a gRPC callback.
   void Stop();

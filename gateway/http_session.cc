@@ -60,7 +60,10 @@ class HttpSession : public HttpSessionBase,
   template <class... StreamArgs>
   HttpSession(const SessionEnv* env, StreamArgs&&... stream_args)
       : stream_(std::forward<StreamArgs>(stream_args)...), env_(env) {}
-  ~HttpSession() override { env_->registry->Remove(this); }
+  ~HttpSession() override {
+    EndRequest();
+    env_->registry->Remove(this);
+  }
 
   void Run() {
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
@@ -109,6 +112,10 @@ class HttpSession : public HttpSessionBase,
   void Close();  // a clean end: over TLS, close_notify first
   void Drop();   // after a failure: the socket just closes (no-op once closing)
   void CloseSocket();
+  void EndRequest() {
+    if (std::exchange(in_request_, false)) env_->registry->RequestEnded();
+  }
+  bool Draining() const { return env_->draining.load(std::memory_order_relaxed); }
 
   Stream stream_;
   const SessionEnv* env_;
@@ -121,6 +128,7 @@ class HttpSession : public HttpSessionBase,
   bool tls_ready_ = !kTls;  // the handshake completed (always true for plain TCP)
   bool closed_ = false;
   bool stopping_ = false;
+  bool in_request_ = false;  // counted in the registry's requests (see RequestStarted)
   // Call in flight (unary or stream): cancelled when the client goes away or on Stop.
   std::shared_ptr<grpc::ClientContext> rpc_context_;
   bool client_gone_ = false;
@@ -306,7 +314,9 @@ void HttpSession<Stream>::OnReadBody(beast::error_code ec) {
 
 template <class Stream>
 void HttpSession<Stream>::Dispatch(HttpRequest request) {
-  RouteResult route = Route(request);
+  in_request_ = true;
+  env_->registry->RequestStarted();
+  RouteResult route = Route(request, ServerState{.draining = Draining()});
   request_id_ = std::move(route.request_id);
   if (route.response.has_value()) return SendResponse(*std::move(route.response), false);
   // The call may run for minutes: no read timeout now; the watch read notices a client leaving.
@@ -344,7 +354,7 @@ void HttpSession<Stream>::SendResponse(HttpResponse response, bool close) {
   res->result(static_cast<unsigned>(response.status));
   for (auto& [name, value] : response.headers) res->set(name, value);
   if (!request_id_.empty()) res->set("x-request-id", request_id_);
-  close = close || !keep_alive_ || stopping_;
+  close = close || !keep_alive_ || stopping_ || Draining();
   res->keep_alive(!close);
   res->body() = std::move(response.body);
   res->prepare_payload();
@@ -365,7 +375,8 @@ void HttpSession<Stream>::OnWrite(bool close, beast::error_code ec) {
 template <class Stream>
 void HttpSession<Stream>::Continue() {
   rpc_context_.reset();
-  if (stopping_ || !keep_alive_) return Close();
+  EndRequest();
+  if (stopping_ || !keep_alive_ || Draining()) return Close();
   if (watching_) {
     resume_after_watch_ = true;
     beast::error_code ignored;  // cancel fails only on a closed socket, seen by OnWatch anyway
@@ -420,7 +431,7 @@ void HttpSession<Stream>::WithHead(std::function<void(bool)> next) {
   } else {
     sse_head_->chunked(true);
   }
-  sse_head_->keep_alive(keep_alive_ && !stopping_);
+  sse_head_->keep_alive(keep_alive_ && !stopping_ && !Draining());
   sse_serializer_ = std::make_unique<http::response_serializer<http::empty_body>>(*sse_head_);
   http::async_write_header(stream_, *sse_serializer_,
                            [self = this->shared_from_this(), next = std::move(next)](
@@ -558,7 +569,8 @@ void HttpSession<Stream>::StreamEnd(std::string data) {
       if (self->http10_) return self->Close();  // over TLS, close_notify marks a complete body
       net::async_write(self->stream_, http::make_chunk_last(),
                        [self](beast::error_code ec, std::size_t) {
-                         self->OnWrite(!self->keep_alive_ || self->stopping_, ec);
+                         self->OnWrite(!self->keep_alive_ || self->stopping_ || self->Draining(),
+                                       ec);
                        });
     });
   });
@@ -580,6 +592,7 @@ void HttpSession<Stream>::OnShutdown() {
 template <class Stream>
 void HttpSession<Stream>::Close() {
   StopHeartbeat();
+  EndRequest();
   if (closed_) return;
   if constexpr (kTls) {
     if (tls_ready_ && !client_gone_) {
@@ -605,6 +618,7 @@ void HttpSession<Stream>::Drop() {
   // A TLS close already under way ends by itself (shutdown_timer_ bounds it); failures seen
   // meanwhile (the watch read, a cancelled stream's last write) must not cut it short.
   StopHeartbeat();
+  EndRequest();
   if (closed_) return;
   closed_ = true;
   CloseSocket();
@@ -639,6 +653,22 @@ void SessionRegistry::ShutdownAll() {
     }
   }
   for (auto& s : live) s->Shutdown();
+}
+
+void SessionRegistry::RequestStarted() {
+  absl::MutexLock lock(&mu_);
+  ++requests_;
+}
+
+void SessionRegistry::RequestEnded() {
+  absl::MutexLock lock(&mu_);
+  --requests_;
+}
+
+bool SessionRegistry::WaitNoRequests(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return requests_ == 0; };
+  return mu_.AwaitWithTimeout(absl::Condition(&none), timeout);
 }
 
 void StartHttpSession(tcp::socket socket, const SessionEnv* env) {

@@ -3,6 +3,7 @@
 #ifndef AGENTGATEWAY_GATEWAY_HTTP_SESSION_H_
 #define AGENTGATEWAY_GATEWAY_HTTP_SESSION_H_
 
+#include <atomic>
 #include <memory>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -38,9 +39,16 @@ class SessionRegistry {
   // Asks every live session to close (cancelling its call or stream); refuses new ones.
   void ShutdownAll();
 
+  // Requests being answered (from routing until the response's last byte was written or the
+  // connection ended), so a drain can wait for final error frames to reach their clients.
+  void RequestStarted();
+  void RequestEnded();
+  bool WaitNoRequests(absl::Duration timeout);
+
  private:
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::size_t requests_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<HttpSessionBase*, std::weak_ptr<HttpSessionBase>> sessions_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -51,6 +59,8 @@ struct SessionEnv {
   RpcTracker* tracker = nullptr;
   SessionRegistry* registry = nullptr;
   boost::asio::ssl::context* tls = nullptr;  // set: every connection is TLS
+  // Set by HttpServer::BeginDrain: readiness fails and every response closes its connection.
+  std::atomic<bool> draining{false};
 };
 
 // Starts serving `socket` (whose executor must be a strand) until the client or Stop closes it;

@@ -120,7 +120,7 @@ std::string NewRequestId() {
                          lo >> 48, lo & 0xFFFFFFFFFFFFull);
 }
 
-RouteResult Route(const HttpRequest& request) {
+RouteResult Route(const HttpRequest& request, const ServerState& state) {
   std::optional<std::string_view> given_id = request.Header("x-request-id");
   std::string request_id =
       given_id.has_value() && !given_id->empty() && given_id->size() <= kMaxRequestIdLength &&
@@ -156,7 +156,8 @@ RouteResult Route(const HttpRequest& request) {
     }
     return RouteInvocation(request, ApiFlavor::kInvocations, *std::move(profile), request_id);
   }
-  if (path == "/" || path == "/health" || path == "/agent/info") {
+  const bool health = path == "/health" || path == "/health/ready" || path == "/health/live";
+  if (path == "/" || health || path == "/agent/info") {
     if (!get) {
       result.response = MethodNotAllowed(ApiFlavor::kInvocations, request.method, "GET");
     } else if (path == "/") {
@@ -165,8 +166,11 @@ RouteResult Route(const HttpRequest& request) {
       page.SetHeader("cache-control", "no-cache");
       page.body = std::string(ChatPageHtml());
       result.response = std::move(page);
-    } else if (path == "/health") {
-      result.response = JsonResponse(200, "{\"status\":\"healthy\"}");
+    } else if (path == "/health/live") {
+      result.response = JsonResponse(200, "{\"status\":\"alive\"}");
+    } else if (health) {
+      result.response = state.draining ? JsonResponse(503, "{\"status\":\"draining\"}")
+                                       : JsonResponse(200, "{\"status\":\"healthy\"}");
     } else {
       RpcPlan plan;
       plan.kind = RpcPlan::Kind::kAgentInfo;

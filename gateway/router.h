@@ -45,7 +45,14 @@ struct RouteResult {
   std::optional<RpcPlan> rpc;            // call AgentService first
 };
 
-RouteResult Route(const HttpRequest& request);
+// What the server's state adds to routing.
+struct ServerState {
+  bool draining = false;  // shutting down: readiness (/health, /health/ready) answers 503
+};
+
+// GET /health and /health/ready: readiness (503 {"status":"draining"} once draining);
+// GET /health/live: liveness (200 while the process serves HTTP at all).
+RouteResult Route(const HttpRequest& request, const ServerState& state = {});
 
 // An error response for a request that failed before routing (size limits); the shape follows
 // the route the target names.

@@ -90,11 +90,14 @@ absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
 template <typename Reactor>
 Reactor* AgentServiceImpl::Begin(Reactor* reactor, grpc::CallbackServerContext* context,
                                  const v1::InvokeRequest& request) {
+  if (draining_.load()) {
+    reactor->Fail(absl::UnavailableError(
+        "agent-gateway is shutting down and takes no new calls; retry on another instance"));
+    return reactor;
+  }
   // Load shedding: take a slot or refuse now, before any work (no queue to wait in).
-  std::size_t active = active_calls_->fetch_add(1) + 1;
-  reactor->info().slot = std::shared_ptr<void>(nullptr, [counter = active_calls_](void*) {
-    counter->fetch_sub(1);
-  });
+  std::size_t active = 0;
+  reactor->info().slot = calls_->Add(reactor->AbortFn(), &active);
   if (options_.max_concurrent_calls != 0 && active > options_.max_concurrent_calls) {
     context->AddTrailingMetadata("retry-after", "1");
     reactor->Fail(absl::ResourceExhaustedError(absl::StrCat(
@@ -123,6 +126,12 @@ Reactor* AgentServiceImpl::Begin(Reactor* reactor, grpc::CallbackServerContext* 
     reactor->Start(*engine_, *profile, request, std::move(*run));
   });
   return reactor;
+}
+
+void AgentServiceImpl::StartDrain() {
+  draining_.store(true);
+  Log(LogLevel::kInfo, "draining: new calls are refused",
+      {{"calls_in_flight", static_cast<std::int64_t>(calls_->size())}});
 }
 
 grpc::ServerUnaryReactor* AgentServiceImpl::Invoke(grpc::CallbackServerContext* context,

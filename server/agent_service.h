@@ -11,6 +11,7 @@
 
 #include "agentgateway/v1/agent_service.grpc.pb.h"
 #include "server/call_log.h"
+#include "server/call_registry.h"
 #include "server/config.h"
 #include "server/engine.h"
 #include "server/identity/scope_policy.h"
@@ -42,6 +43,15 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
                                          const v1::GetAgentInfoRequest* request,
                                          v1::AgentInfo* response) override;
 
+  // Graceful drain (SIGTERM), in this order. StartDrain: new calls are refused with
+  // UNAVAILABLE; calls in flight go on. WaitIdle: blocks until none is left or `timeout`
+  // passed (true: none left). AbortAll: ends every call in flight with `status` (events already
+  // queued still go out first); returns how many were asked to end.
+  void StartDrain();
+  bool WaitIdle(absl::Duration timeout) const { return calls_->WaitEmpty(timeout); }
+  std::size_t AbortAll(const absl::Status& status) { return calls_->AbortAll(status); }
+  std::size_t active_calls() const { return calls_->size(); }
+
  private:
   // Everything decided before the engine starts: the profile, the identity and the call's
   // log facts. `run.bearer_token` is empty for app-identity calls (fetched asynchronously).
@@ -64,9 +74,9 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
   identity::TokenSource* app_tokens_;
   ServiceOptions options_;
   std::atomic<bool> warned_untrusted_headers_{false};
-  // Shared with every admitted call's slot, which may outlive the service by a moment.
-  std::shared_ptr<std::atomic<std::size_t>> active_calls_ =
-      std::make_shared<std::atomic<std::size_t>>(0);
+  std::atomic<bool> draining_{false};
+  // Every admitted call holds a slot of this registry (load shedding, drain).
+  std::shared_ptr<CallRegistry> calls_ = CallRegistry::Create();
 };
 
 // absl -> gRPC, code for code (the one translation point for this protocol).

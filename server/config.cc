@@ -124,17 +124,47 @@ std::vector<std::string> StringList(const YAML::Node& parent, const char* key,
   return out;
 }
 
+void RejectUnknownKeys(const YAML::Node& node, const std::string& path,
+                       const std::set<std::string>& known, Problems& problems) {
+  for (const auto& kv : node) {
+    std::string key = kv.first.as<std::string>();
+    if (!known.count(key)) problems.Add(absl::StrCat(path, ".", key), "unknown key");
+  }
+}
+
+// A duration in whole milliseconds; `zero_means` names what 0 does where 0 is allowed.
 template <typename Duration>
 Duration Millis(const YAML::Node& parent, const char* key, const std::string& path,
-                Problems& problems, Duration fallback) {
+                Problems& problems, Duration fallback, const char* zero_means = nullptr) {
   YAML::Node node = parent[key];
   if (!node) return fallback;
   try {
     long long v = node.as<long long>();
-    if (v <= 0) throw YAML::Exception(YAML::Mark(), "non-positive");
+    if (v < 0 || (v == 0 && zero_means == nullptr)) {
+      throw YAML::Exception(YAML::Mark(), "out of range");
+    }
     return Duration(v);
   } catch (const YAML::Exception&) {
-    problems.Add(absl::StrCat(path, ".", key), "must be a positive number of milliseconds");
+    problems.Add(absl::StrCat(path, ".", key),
+                 zero_means == nullptr
+                     ? std::string("must be a positive number of milliseconds")
+                     : absl::StrCat("must be a non-negative number of milliseconds (0: ",
+                                    zero_means, ")"));
+    return fallback;
+  }
+}
+
+std::size_t Count(const YAML::Node& parent, const char* key, const std::string& path,
+                  Problems& problems, std::size_t fallback, const char* zero_means) {
+  YAML::Node node = parent[key];
+  if (!node) return fallback;
+  try {
+    long long v = node.as<long long>();
+    if (v < 0) throw YAML::Exception(YAML::Mark(), "negative");
+    return static_cast<std::size_t>(v);
+  } catch (const YAML::Exception&) {
+    problems.Add(absl::StrCat(path, ".", key),
+                 absl::StrCat("must be a non-negative number (0: ", zero_means, ")"));
     return fallback;
   }
 }
@@ -260,15 +290,26 @@ void ParseUpstream(const YAML::Node& node, Problems& problems, UpstreamConfig& u
     problems.Add("upstream", "must be a mapping");
     return;
   }
+  RejectUnknownKeys(node, "upstream",
+                    {"base_url", "ca_file", "max_connections", "max_queued_requests", "threads",
+                     "connect_timeout_ms", "tls_handshake_timeout_ms", "response_timeout_ms",
+                     "read_idle_timeout_ms", "call_timeout_ms"},
+                    problems);
   up.base_url = OptionalString(node, "base_url", "upstream", problems, up.base_url);
   up.ca_file = OptionalString(node, "ca_file", "upstream", problems);
   if (node["max_connections"]) up.max_connections = node["max_connections"].as<std::size_t>(64);
   if (node["threads"]) up.threads = node["threads"].as<std::size_t>(1);
+  up.max_queued_requests = Count(node, "max_queued_requests", "upstream", problems,
+                                 up.max_queued_requests, "no cap");
   up.connect_timeout = Millis(node, "connect_timeout_ms", "upstream", problems, up.connect_timeout);
+  up.tls_handshake_timeout =
+      Millis(node, "tls_handshake_timeout_ms", "upstream", problems, up.tls_handshake_timeout);
   up.response_timeout =
       Millis(node, "response_timeout_ms", "upstream", problems, up.response_timeout);
   up.read_idle_timeout =
       Millis(node, "read_idle_timeout_ms", "upstream", problems, up.read_idle_timeout);
+  up.call_timeout =
+      Millis(node, "call_timeout_ms", "upstream", problems, up.call_timeout, "no overall limit");
   if (!up.base_url.empty() && up.base_url.rfind("http://", 0) != 0 &&
       up.base_url.rfind("https://", 0) != 0) {
     problems.Add("upstream.base_url",
@@ -413,12 +454,13 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml_text, std::string_view 
     if (YAML::Node limits = root["limits"]; limits) {
       if (!limits.IsMap()) {
         problems.Add("limits", "must be a mapping");
-      } else if (YAML::Node m = limits["max_concurrent_calls"]; m) {
-        try {
-          config.limits.max_concurrent_calls = m.as<std::size_t>();
-        } catch (const YAML::Exception&) {
-          problems.Add("limits.max_concurrent_calls", "must be a non-negative number (0: no limit)");
-        }
+      } else {
+        RejectUnknownKeys(limits, "limits", {"max_concurrent_calls", "drain_grace_ms"}, problems);
+        config.limits.max_concurrent_calls =
+            Count(limits, "max_concurrent_calls", "limits", problems,
+                  config.limits.max_concurrent_calls, "no limit");
+        config.limits.drain_grace = Millis(limits, "drain_grace_ms", "limits", problems,
+                                           config.limits.drain_grace, "end calls at once");
       }
     }
     YAML::Node profiles = root["profiles"];

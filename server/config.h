@@ -46,11 +46,14 @@ struct UpstreamConfig {
   // configured (main falls back to DATABRICKS_HOST, then to the local emulator).
   std::string base_url;
   std::string ca_file;  // empty: system trust store
-  std::size_t max_connections = 64;
+  std::size_t max_connections = 64;          // requests in flight per origin
+  std::size_t max_queued_requests = 1024;    // waiting for a connection; beyond: 429; 0: no cap
   std::size_t threads = 1;
-  std::chrono::milliseconds connect_timeout{10'000};
-  std::chrono::milliseconds response_timeout{300'000};   // request sent -> response head
-  std::chrono::milliseconds read_idle_timeout{600'000};  // between upstream bytes
+  std::chrono::milliseconds connect_timeout{10'000};        // resolve + TCP, every address
+  std::chrono::milliseconds tls_handshake_timeout{10'000};
+  std::chrono::milliseconds response_timeout{300'000};      // request sent -> response head
+  std::chrono::milliseconds read_idle_timeout{600'000};     // between upstream bytes
+  std::chrono::milliseconds call_timeout{30 * 60'000};      // overall backstop; 0: none
 };
 
 struct IdentityConfig {
@@ -86,6 +89,9 @@ struct ListenConfig {
 
 struct LimitsConfig {
   std::size_t max_concurrent_calls = 1024;  // 0: no limit
+  // On SIGTERM, how long calls in flight may run on before they are ended with an explicit
+  // UNAVAILABLE error (0: at once).
+  std::chrono::milliseconds drain_grace{20'000};
 };
 
 struct Config {

@@ -9,7 +9,14 @@ void InvokeReactor::Start(Engine& engine, const Profile& profile,
   // The callback runs once, on an engine thread; the reactor lives until Finish completes.
   auto run = engine.Invoke(profile, request, std::move(context),
                            [this](absl::StatusOr<InvokeResult> result) {
-                             if (!result.ok()) return Done(ToGrpcStatus(result.status()));
+                             if (!result.ok()) {
+                               absl::Status abort;
+                               {
+                                 absl::MutexLock lock(&control_->mu);
+                                 abort = control_->abort_status;
+                               }
+                               return Done(ToGrpcStatus(abort.ok() ? result.status() : abort));
+                             }
                              response_->set_response_json(std::move(result->response_json));
                              response_->set_id(std::move(result->id));
                              response_->set_status(std::move(result->status));
@@ -19,11 +26,34 @@ void InvokeReactor::Start(Engine& engine, const Profile& profile,
   if (!run.ok()) return Fail(run.status());
   bool cancel;
   {
-    absl::MutexLock lock(&mu_);
-    run_ = *run;
-    cancel = cancelled_;
+    absl::MutexLock lock(&control_->mu);
+    control_->run = *run;
+    cancel = control_->cancelled;
   }
   if (cancel) (*run)->Cancel();
+}
+
+void InvokeReactor::Control::Cancel() {
+  std::shared_ptr<RunHandle> to_cancel;
+  {
+    absl::MutexLock lock(&mu);
+    cancelled = true;
+    to_cancel = run;
+  }
+  if (to_cancel) to_cancel->Cancel();
+}
+
+CallRegistry::AbortFn InvokeReactor::AbortFn() {
+  return [weak = std::weak_ptr<Control>(control_)](const absl::Status& status) {
+    std::shared_ptr<Control> control = weak.lock();
+    if (!control) return;
+    {
+      absl::MutexLock lock(&control->mu);
+      if (!control->abort_status.ok()) return;
+      control->abort_status = status;
+    }
+    control->Cancel();
+  };
 }
 
 void InvokeReactor::Fail(const absl::Status& status) { Done(ToGrpcStatus(status)); }
@@ -39,14 +69,6 @@ void InvokeReactor::OnDone() {
   delete this;  // gRPC is done with the call: nothing refers to us
 }
 
-void InvokeReactor::OnCancel() {
-  std::shared_ptr<RunHandle> run;
-  {
-    absl::MutexLock lock(&mu_);
-    cancelled_ = true;
-    run = run_;
-  }
-  if (run) run->Cancel();
-}
+void InvokeReactor::OnCancel() { control_->Cancel(); }
 
 }  // namespace agentgateway

@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "agentgateway/v1/agent_service.pb.h"
 #include "server/call_log.h"
+#include "server/call_registry.h"
 #include "server/engine.h"
 
 namespace agentgateway {
@@ -26,6 +27,8 @@ class InvokeReactor final : public grpc::ServerUnaryReactor {
   void Start(Engine& engine, const Profile& profile, const v1::InvokeRequest& request,
              RunContext context);
   void Fail(const absl::Status& status);
+  // Ends the call with a status of the gateway's choosing (drain). Any thread, any time.
+  CallRegistry::AbortFn AbortFn();
 
   void OnCancel() override;
   void OnDone() override;
@@ -36,9 +39,17 @@ class InvokeReactor final : public grpc::ServerUnaryReactor {
   v1::InvokeResponse* response_;
   CallInfo info_;
   grpc::Status final_;  // written before Finish, read in OnDone
-  absl::Mutex mu_;
-  std::shared_ptr<RunHandle> run_ ABSL_GUARDED_BY(mu_);
-  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+
+  // What a cancel or an abort needs; shared so an abort racing with the call's end finds it.
+  struct Control {
+    absl::Mutex mu;
+    std::shared_ptr<RunHandle> run ABSL_GUARDED_BY(mu);
+    bool cancelled ABSL_GUARDED_BY(mu) = false;
+    absl::Status abort_status ABSL_GUARDED_BY(mu);  // non-OK: the status to end with
+    // Cancels the run (now, or as soon as it is set).
+    void Cancel();
+  };
+  std::shared_ptr<Control> control_ = std::make_shared<Control>();
 };
 
 }  // namespace agentgateway

@@ -1,12 +1,14 @@
 // agent-gateway: serves AgentService over gRPC and the REST shim over HTTP in one process.
 // Thin: parse flags, load config, wire the parts, wait for SIGINT/SIGTERM, shut down in order.
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gateway/http_server.h"
@@ -97,6 +99,46 @@ absl::StatusOr<std::unique_ptr<agentgateway::identity::TokenSource>> AppTokenSou
   return agentgateway::identity::MakeStaticTokenSource(Secret("local-emulator-token"));
 }
 
+// Graceful drain (SIGTERM/SIGINT): readiness goes false and the listeners stop accepting;
+// calls in flight get up to `grace` to finish; whatever is left then ends with an explicit
+// UNAVAILABLE (gRPC status; REST error frame or 503); last, the servers stop.
+void Drain(std::chrono::milliseconds grace, int signal_number, agentgateway::AgentServiceImpl& service,
+           grpc::Server& grpc_server, agentgateway::gateway::HttpServer& http) {
+  using agentgateway::Log;
+  using agentgateway::LogLevel;
+  const auto start = std::chrono::steady_clock::now();
+  Log(LogLevel::kInfo, "shutting down: draining",
+      {{"signal", static_cast<std::int64_t>(signal_number)},
+       {"calls_in_flight", static_cast<std::int64_t>(service.active_calls())},
+       {"grace_ms", static_cast<std::int64_t>(grace.count())}});
+  if (auto* health = grpc_server.GetHealthCheckService()) health->SetServingStatus(false);
+  http.BeginDrain();
+  service.StartDrain();
+  // Shutdown stops the gRPC listener at once and returns when every call has ended; its own
+  // deadline (past ours) is only a backstop should a call ignore the abort below.
+  constexpr auto kAfterAbort = std::chrono::seconds(5);
+  std::thread grpc_shutdown([&grpc_server, deadline = std::chrono::system_clock::now() + grace +
+                                                     kAfterAbort + kAfterAbort] {
+    grpc_server.Shutdown(deadline);
+  });
+  std::size_t aborted = 0;
+  if (!service.WaitIdle(absl::FromChrono(grace))) {
+    aborted = service.AbortAll(absl::UnavailableError(absl::StrCat(
+        "agent-gateway is shutting down: the call was still running after the drain grace of ",
+        grace.count(), " ms (limits.drain_grace_ms); retry on another instance")));
+    service.WaitIdle(absl::FromChrono(kAfterAbort));
+  }
+  grpc_shutdown.join();
+  bool flushed = http.WaitIdle(kAfterAbort);  // final error frames reach their clients
+  http.Stop();
+  Log(LogLevel::kInfo, "shut down",
+      {{"aborted_calls", static_cast<std::int64_t>(aborted)},
+       {"responses_flushed", flushed},
+       {"drain_ms", static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count())}});
+}
+
 int Fail(const std::string& message) {
   std::fprintf(stderr, "agent-gateway: %s\n", message.c_str());
   return 2;
@@ -182,9 +224,12 @@ int main(int argc, char** argv) {
   agentgateway::upstream::PoolOptions pool_options;
   pool_options.threads = config.upstream.threads;
   pool_options.max_connections_per_origin = config.upstream.max_connections;
+  pool_options.max_waiters_per_origin = config.upstream.max_queued_requests;
   pool_options.connect_timeout = config.upstream.connect_timeout;
+  pool_options.tls_handshake_timeout = config.upstream.tls_handshake_timeout;
   pool_options.response_timeout = config.upstream.response_timeout;
   pool_options.read_idle_timeout = config.upstream.read_idle_timeout;
+  pool_options.call_timeout = config.upstream.call_timeout;
   pool_options.ca_file = config.upstream.ca_file;
   auto pool = agentgateway::upstream::HttpPool::Create(pool_options);
   if (!pool.ok()) return Fail(std::string(pool.status().message()));
@@ -202,6 +247,8 @@ int main(int argc, char** argv) {
                                          service_options);
   auto grpc_credentials = agentgateway::GrpcServerCredentials(config.listen.grpc_tls);
   if (!grpc_credentials.ok()) return Fail(std::string(grpc_credentials.status().message()));
+  // grpc.health.v1.Health: SERVING until the drain starts.
+  grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int grpc_port = 0;
   builder.AddListeningPort(grpc_listen, *grpc_credentials, &grpc_port);
@@ -260,10 +307,7 @@ int main(int argc, char** argv) {
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
-  std::printf("agent-gateway: signal %d, shutting down\n", signal_number);
-  std::fflush(stdout);
-  (*http)->Stop();
-  grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  Drain(config.limits.drain_grace, signal_number, service, *grpc_server, **http);
   app_tokens->reset();
   pool->reset();
   return 0;

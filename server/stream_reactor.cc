@@ -35,9 +35,22 @@ class StreamReactor::State final : public EventSink {
     {
       absl::MutexLock lock(&mu_);
       upstream_done_ = true;
-      final_status_ = std::move(status);
+      // An abort cancelled the run: the caller hears why, not "cancelled".
+      final_status_ = abort_status_.ok() ? std::move(status) : abort_status_;
     }
     Pump();
+  }
+
+  void Abort(const absl::Status& status) {
+    std::shared_ptr<RunHandle> run;
+    {
+      absl::MutexLock lock(&mu_);
+      if (upstream_done_ || finish_decided_ || !abort_status_.ok()) return;
+      abort_status_ = status;
+      cancelled_ = true;  // a run set later is cancelled at once
+      run = run_;
+    }
+    if (run) run->Cancel();
   }
 
   void SetRun(std::shared_ptr<RunHandle> run) {
@@ -145,6 +158,7 @@ class StreamReactor::State final : public EventSink {
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status final_status_ ABSL_GUARDED_BY(mu_);
+  absl::Status abort_status_ ABSL_GUARDED_BY(mu_);
   grpc::Status finished_with_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -159,6 +173,12 @@ void StreamReactor::Start(Engine& engine, const Profile& profile,
 }
 
 void StreamReactor::Fail(const absl::Status& status) { state_->FailNow(status); }
+
+CallRegistry::AbortFn StreamReactor::AbortFn() {
+  return [weak = std::weak_ptr<State>(state_)](const absl::Status& status) {
+    if (std::shared_ptr<State> state = weak.lock()) state->Abort(status);
+  };
+}
 
 void StreamReactor::OnWriteDone(bool ok) { state_->WriteDone(ok); }
 

@@ -16,6 +16,7 @@
 
 #include "agentgateway/v1/agent_service.pb.h"
 #include "server/call_log.h"
+#include "server/call_registry.h"
 #include "server/engine.h"
 
 namespace agentgateway {
@@ -33,6 +34,9 @@ class StreamReactor final : public grpc::ServerWriteReactor<v1::StreamEvent> {
   void Start(Engine& engine, const Profile& profile, const v1::InvokeRequest& request,
              RunContext context);
   void Fail(const absl::Status& status);
+  // Ends the call with a status of the gateway's choosing (drain): stops upstream, sends what
+  // is queued, then finishes with it. Safe from any thread, even after the reactor is gone.
+  CallRegistry::AbortFn AbortFn();
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;

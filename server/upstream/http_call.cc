@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "server/upstream/error_mapping.h"
 #include "server/upstream/pool_internal.h"
 
@@ -89,21 +90,41 @@ CallImpl::CallImpl(PoolImpl* pool, HttpRequest request, std::shared_ptr<Response
 
 CallImpl::~CallImpl() = default;
 
-void CallImpl::Cancel() {
+void CallImpl::Cancel() { Abort(absl::CancelledError("call cancelled")); }
+
+void CallImpl::Abort(absl::Status status) {
   std::shared_ptr<Connection> conn;
   {
     absl::MutexLock lock(&mu_);
-    if (done_ || cancelled_) return;
-    cancelled_ = true;
+    if (done_ || !abort_status_.ok()) return;
+    abort_status_ = status;
     conn = conn_;
   }
   auto self = shared_from_this();
   if (conn != nullptr) {
     net::post(conn->strand(), [self] { self->StopIfCancelled(); });
   } else if (pool_->RemoveWaiter(this)) {
-    CompleteWithoutConnection(absl::CancelledError("call cancelled while waiting for a connection"));
+    if (status.code() == absl::StatusCode::kCancelled) {
+      status = absl::CancelledError("call cancelled while waiting for a connection");
+    }
+    CompleteWithoutConnection(std::move(status));
   }
-  // Otherwise the pool is handing the call a connection right now; Begin() sees cancelled_.
+  // Otherwise the pool is handing the call a connection right now; Begin() sees the abort.
+}
+
+void CallImpl::StartDeadline(std::chrono::milliseconds timeout) {
+  absl::MutexLock lock(&mu_);
+  if (done_) return;
+  deadline_.emplace(pool_->io_context());
+  deadline_->expires_after(timeout);
+  deadline_->async_wait([weak = weak_from_this(), timeout, host = host_port_](const error_code& ec) {
+    if (ec) return;  // the call completed first
+    if (std::shared_ptr<CallImpl> self = weak.lock()) {
+      self->Abort(absl::DeadlineExceededError(absl::StrCat(
+          "upstream call to ", host, " exceeded the overall limit of ",
+          absl::FormatDuration(absl::FromChrono(timeout)), " (upstream.call_timeout_ms)")));
+    }
+  });
 }
 
 void CallImpl::Resume() {
@@ -228,6 +249,7 @@ void CallImpl::OnConnect(const error_code& ec) {
         absl::StrCat("TLS setup for ", host_port_, " failed: ", setup.message())));
     return;
   }
+  ArmTimer(pool_->options().tls_handshake_timeout, "in the TLS handshake with");
   stream.async_handshake(ssl::stream_base::client,
                          [self = shared_from_this(), conn = io_conn_](const error_code& ec) {
                            self->OnHandshake(ec);
@@ -312,19 +334,19 @@ bool CallImpl::MaybeRetryStale(const error_code& ec) {
   DisarmTimer();
   io_conn_->Close();
   pool_->Release(io_conn_, false);
-  bool cancelled;
+  absl::Status abort;
   {
     absl::MutexLock lock(&mu_);
-    cancelled = cancelled_;
+    abort = abort_status_;
     conn_ = nullptr;
   }
   io_conn_.reset();
   exchange_->parser.reset();
-  if (!cancelled) {
+  if (abort.ok()) {
     pool_->Acquire(shared_from_this());  // also checks for a Cancel() arriving meanwhile
     return true;
   }
-  Complete(absl::CancelledError("call cancelled"), false);
+  Complete(std::move(abort), false);
   return true;
 }
 
@@ -417,12 +439,14 @@ void CallImpl::DisarmTimer() {
 }
 
 bool CallImpl::StopIfCancelled() {
+  absl::Status abort;
   {
     absl::MutexLock lock(&mu_);
     if (done_) return true;
-    if (!cancelled_) return false;
+    if (abort_status_.ok()) return false;
+    abort = abort_status_;
   }
-  Fail(absl::CancelledError("call cancelled"));
+  Fail(std::move(abort));
   return true;
 }
 
@@ -444,6 +468,7 @@ void CallImpl::Complete(absl::Status status, bool reusable) {
     if (done_) return;
     done_ = true;
     conn_ = nullptr;
+    deadline_.reset();  // cancels the wait; its handler sees operation_aborted
   }
   if (io_conn_ != nullptr) {
     DisarmTimer();

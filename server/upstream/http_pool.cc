@@ -96,6 +96,7 @@ PoolImpl::~PoolImpl() {
 std::shared_ptr<Call> PoolImpl::Start(HttpRequest request,
                                       std::shared_ptr<ResponseHandler> handler) {
   auto call = std::make_shared<CallImpl>(this, std::move(request), std::move(handler));
+  if (options_.call_timeout.count() > 0) call->StartDeadline(options_.call_timeout);
   {
     absl::MutexLock lock(&mu_);
     live_calls_.emplace(call.get(), call);
@@ -113,8 +114,8 @@ void PoolImpl::Acquire(std::shared_ptr<CallImpl> call) {
     OriginState& origin = origins_[call->origin()];
     if (shutting_down_) {
       refused = absl::CancelledError("upstream pool is shutting down");
-    } else if (call->IsCancelled()) {
-      refused = absl::CancelledError("call cancelled");
+    } else if (absl::Status abort = call->AbortStatus(); !abort.ok()) {
+      refused = std::move(abort);
     } else {
       while (!origin.idle.empty()) {
         std::shared_ptr<Connection> conn = std::move(origin.idle.back());
@@ -131,6 +132,12 @@ void PoolImpl::Acquire(std::shared_ptr<CallImpl> call) {
         if (origin.open < options_.max_connections_per_origin) {
           ++origin.open;
           grants.push_back({call, nullptr});
+        } else if (options_.max_waiters_per_origin != 0 &&
+                   origin.waiters.size() >= options_.max_waiters_per_origin) {
+          refused = absl::ResourceExhaustedError(absl::StrCat(
+              "upstream ", call->origin(), " is at capacity: ", origin.open,
+              " requests in flight and ", origin.waiters.size(),
+              " queued (upstream.max_connections, upstream.max_queued_requests); retry shortly"));
         } else {
           origin.waiters.push_back(call);
         }

@@ -9,7 +9,12 @@
 // Reuse rules: a connection goes back to the idle list only after a response was read to
 // its end, the response did not say `Connection: close`, and the call was not cancelled.
 // Idle connections expire after `idle_timeout`. At most `max_connections_per_origin` are open
-// (busy + idle) per origin; further calls wait in FIFO order for one to free up.
+// (busy + idle) per origin; further calls wait in FIFO order for one to free up, at most
+// `max_waiters_per_origin` of them: beyond that a call fails at once with RESOURCE_EXHAUSTED.
+//
+// Timeouts, each a DEADLINE_EXCEEDED naming the phase and the host: connect (resolve + TCP),
+// TLS handshake, response head (request sent -> status line), body idle (between reads), and
+// an overall backstop from Start() to the end of the body (`call_timeout`).
 #ifndef AGENTGATEWAY_SERVER_UPSTREAM_HTTP_POOL_H_
 #define AGENTGATEWAY_SERVER_UPSTREAM_HTTP_POOL_H_
 
@@ -57,9 +62,12 @@ struct PoolOptions {
   std::size_t threads = 1;
   std::size_t max_connections_per_origin = 64;
   std::chrono::milliseconds idle_timeout{30'000};
-  std::chrono::milliseconds connect_timeout{10'000};   // resolve + TCP connect + TLS handshake
+  std::size_t max_waiters_per_origin = 1024;  // calls queued for a connection; 0: no cap
+  std::chrono::milliseconds connect_timeout{10'000};   // resolve + TCP connect (every address)
+  std::chrono::milliseconds tls_handshake_timeout{10'000};
   std::chrono::milliseconds response_timeout{120'000}; // request sent -> response head
   std::chrono::milliseconds read_idle_timeout{600'000};// between body reads
+  std::chrono::milliseconds call_timeout{30 * 60'000}; // Start() -> body end; 0: no backstop
   std::string ca_file;          // empty: system default verify paths (unless ca_pem is set)
   std::string ca_pem;           // trust roots given in memory (PEM); added to ca_file's
   bool verify_peer = true;      // false only for tests that say so

@@ -122,13 +122,18 @@ class CallImpl : public Call, public std::enable_shared_from_this<CallImpl> {
 
   void Cancel() override;
   void Resume() override;
+  // Like Cancel(), but OnComplete receives `status` (the overall deadline uses it).
+  void Abort(absl::Status status);
+  // Arms the overall backstop (PoolOptions::call_timeout); from Start(), before Acquire().
+  void StartDeadline(std::chrono::milliseconds timeout);
 
   const std::string& origin() const { return origin_; }
   // From the pool, any thread: the call may now use `conn` (`fresh`: not yet connected).
   void Assign(std::shared_ptr<Connection> conn, bool fresh);
-  bool IsCancelled() {
+  // OK, or what Cancel()/Abort() asked the call to end with.
+  absl::Status AbortStatus() {
     absl::MutexLock lock(&mu_);
-    return cancelled_;
+    return abort_status_;
   }
   // From the pool, for a call that never got a connection (shutdown or cancel while queued).
   void CompleteWithoutConnection(absl::Status status);
@@ -163,8 +168,12 @@ class CallImpl : public Call, public std::enable_shared_from_this<CallImpl> {
 
   absl::Mutex mu_;
   std::shared_ptr<Connection> conn_ ABSL_GUARDED_BY(mu_);  // routes Cancel/Resume
-  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status abort_status_ ABSL_GUARDED_BY(mu_);  // non-OK once Cancel()/Abort() ran
   bool done_ ABSL_GUARDED_BY(mu_) = false;
+  // The overall backstop. Its handler holds only a weak_ptr, so it never keeps the call
+  // alive; it is started and dropped under mu_ (never touched concurrently) and dropped at
+  // Complete(), so a finished call holds no Asio object.
+  std::optional<net::steady_timer> deadline_ ABSL_GUARDED_BY(mu_);
 
   // Strand-only state.
   std::shared_ptr<Connection> io_conn_;

@@ -11,6 +11,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "tests/gateway/fake_agent_service.h"
 #include "tests/gateway/test_http_client.h"
@@ -184,6 +185,45 @@ TEST_F(HttpServerTest, StopWithOpenStreamCancelsIt) {
   EXPECT_EQ(cancelled.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   EXPECT_TRUE(client.WaitForClose());
   http_->Stop();  // idempotent
+}
+
+TEST_F(HttpServerTest, DrainStopsAcceptingFailsReadinessAndFlushesTheLastFrames) {
+  TestHttpClient idle(http_->port());  // a keep-alive connection opened before the drain
+  ASSERT_TRUE(idle.Send(MakeRequest("GET", "/health")));
+  auto healthy = idle.ReadResponse();
+  ASSERT_TRUE(healthy.has_value());
+  EXPECT_EQ(healthy->status, 200);
+
+  service_.script.events.resize(1);
+  service_.script.hold_open = true;
+  TestHttpClient streaming(http_->port());
+  ASSERT_TRUE(streaming.Send(MakeRequest("POST", "/invocations", kStreamBody)));
+  ASSERT_TRUE(streaming.ReadHead().has_value());
+  ASSERT_TRUE(streaming.ReadChunk().has_value());
+
+  http_->BeginDrain();
+  TestHttpClient late(http_->port());
+  EXPECT_FALSE(late.connected()) << "the listener must be closed";
+
+  ASSERT_TRUE(idle.Send(MakeRequest("GET", "/health")));
+  auto draining = idle.ReadResponse();
+  ASSERT_TRUE(draining.has_value());
+  EXPECT_EQ(draining->status, 503);
+  EXPECT_EQ(draining->body, R"({"status":"draining"})");
+  EXPECT_EQ(draining->Header("connection"), "close");
+  EXPECT_TRUE(idle.WaitForClose());
+
+  EXPECT_FALSE(http_->WaitIdle(std::chrono::milliseconds(1))) << "a stream is still open";
+  // The service ends the stream (here: its server shuts down and cancels the call).
+  grpc_server_->Shutdown(std::chrono::system_clock::now());
+  auto error = streaming.ReadChunk();
+  ASSERT_TRUE(error.has_value());
+  // One chunk: the error frame, then [DONE].
+  EXPECT_TRUE(error->rfind("data: {\"error\": ", 0) == 0) << *error;
+  EXPECT_TRUE(absl::EndsWith(*error, "\n\ndata: [DONE]\n\n")) << *error;
+  EXPECT_EQ(streaming.ReadChunk(), std::nullopt);  // the last chunk
+  EXPECT_TRUE(streaming.WaitForClose());
+  EXPECT_TRUE(http_->WaitIdle(std::chrono::seconds(10)));
 }
 
 TEST_F(HttpServerTest, KeepAliveAcrossJsonAndStream) {

@@ -28,6 +28,23 @@ TEST(RouterTest, Health) {
   EXPECT_THAT(r.request_id, ::testing::MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
 }
 
+TEST(RouterTest, ReadinessFailsWhileDrainingButLivenessDoesNot) {
+  for (const char* path : {"/health", "/health/ready"}) {
+    RouteResult ready = Route(Req("GET", path));
+    ASSERT_TRUE(ready.response.has_value()) << path;
+    EXPECT_EQ(ready.response->status, 200) << path;
+    RouteResult draining = Route(Req("GET", path), ServerState{.draining = true});
+    ASSERT_TRUE(draining.response.has_value()) << path;
+    EXPECT_EQ(draining.response->status, 503) << path;
+    EXPECT_EQ(draining.response->body, R"({"status":"draining"})");
+  }
+  RouteResult live = Route(Req("GET", "/health/live"), ServerState{.draining = true});
+  ASSERT_TRUE(live.response.has_value());
+  EXPECT_EQ(live.response->status, 200);
+  EXPECT_EQ(live.response->body, R"({"status":"alive"})");
+  EXPECT_EQ(Route(Req("POST", "/health/live")).response->status, 405);
+}
+
 TEST(RouterTest, ChatPageIsSafeHtml) {
   RouteResult r = Route(Req("GET", "/?x=1"));
   ASSERT_TRUE(r.response.has_value());

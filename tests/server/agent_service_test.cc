@@ -63,6 +63,39 @@ class FakeRun final : public RunHandle {
   bool finished_ = false;
 };
 
+// The unary run: the result callback runs exactly once, from the test or, like a real engine,
+// with CANCELLED when the run is cancelled.
+class FakeInvokeRun final : public RunHandle {
+ public:
+  explicit FakeInvokeRun(Engine::InvokeDone done) : done_(std::move(done)) {}
+  void Cancel() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++cancels_;
+    }
+    Complete(absl::CancelledError("cancelled by caller"));
+  }
+  void Resume() override {}
+  void Complete(absl::StatusOr<InvokeResult> result) {
+    Engine::InvokeDone done;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done = std::move(done_);
+      done_ = nullptr;
+    }
+    if (done) done(std::move(result));
+  }
+  int cancels() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cancels_;
+  }
+
+ private:
+  std::mutex mu_;
+  Engine::InvokeDone done_;
+  int cancels_ = 0;
+};
+
 class FakeEngine final : public Engine {
  public:
   absl::StatusOr<std::shared_ptr<RunHandle>> Stream(const Profile& profile,
@@ -83,9 +116,9 @@ class FakeEngine final : public Engine {
                                                     RunContext context, InvokeDone done) override {
     std::lock_guard<std::mutex> lock(mu_);
     last_token_ = context.bearer_token.Reveal();
-    invoke_done_ = std::move(done);
+    invoke_run_ = std::make_shared<FakeInvokeRun>(std::move(done));
     cv_.notify_all();
-    return std::shared_ptr<RunHandle>(std::make_shared<FakeRun>(nullptr));
+    return std::shared_ptr<RunHandle>(invoke_run_);
   }
   std::shared_ptr<FakeRun> WaitRun(std::size_t index) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -94,10 +127,16 @@ class FakeEngine final : public Engine {
     }
     return runs_[index];
   }
+  // The latest Invoke's result callback (null on timeout).
   InvokeDone WaitInvoke() {
+    std::shared_ptr<FakeInvokeRun> run = WaitInvokeRun();
+    if (run == nullptr) return nullptr;
+    return [run](absl::StatusOr<InvokeResult> result) { run->Complete(std::move(result)); };
+  }
+  std::shared_ptr<FakeInvokeRun> WaitInvokeRun() {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return invoke_done_ != nullptr; });
-    return std::move(invoke_done_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return invoke_run_ != nullptr; });
+    return std::exchange(invoke_run_, nullptr);
   }
   std::string last_token() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -108,7 +147,7 @@ class FakeEngine final : public Engine {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::shared_ptr<FakeRun>> runs_;
-  InvokeDone invoke_done_;
+  std::shared_ptr<FakeInvokeRun> invoke_run_;
   std::string last_token_;
   std::string last_profile_;
 };
@@ -379,6 +418,86 @@ TEST_F(LoadSheddingTest, CallsBeyondTheCapAreRefusedAtOnceAndSlotsComeBack) {
   }
   r4->Finish();
   r2->Finish();
+}
+
+// Graceful drain, as main() runs it: refuse new calls, let running ones finish within the
+// grace, then end the rest with an explicit UNAVAILABLE.
+TEST_F(AgentServiceTest, DrainRefusesNewCallsAndLetsRunningOnesFinish) {
+  grpc::ClientContext running_ctx;
+  auto running = stub_->Stream(&running_ctx, Hello());
+  auto run = engine_.WaitRun(0);
+  ASSERT_NE(run, nullptr);
+  EXPECT_EQ(service_->active_calls(), 1u);
+
+  service_->StartDrain();
+  grpc::ClientContext late_ctx;
+  v1::InvokeResponse response;
+  grpc::Status late = stub_->Invoke(&late_ctx, Hello(), &response);
+  EXPECT_EQ(late.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(late.error_message(), HasSubstr("shutting down"));
+  EXPECT_FALSE(service_->WaitIdle(absl::Milliseconds(1)));
+
+  run->Emit("response.completed", "{}");
+  run->Finish(absl::OkStatus());
+  v1::StreamEvent event;
+  int events = 0;
+  while (running->Read(&event)) ++events;
+  EXPECT_TRUE(running->Finish().ok());
+  EXPECT_EQ(events, 1);
+  EXPECT_TRUE(service_->WaitIdle(absl::Seconds(10)));
+  EXPECT_EQ(service_->active_calls(), 0u);
+}
+
+TEST_F(AgentServiceTest, AbortAllEndsStreamsWithTheGivenStatusAfterTheirQueuedEvents) {
+  grpc::ClientContext ctx;
+  auto reader = stub_->Stream(&ctx, Hello());
+  auto run = engine_.WaitRun(0);
+  ASSERT_NE(run, nullptr);
+  run->Emit("response.output_text.delta", R"({"delta":"a"})");
+  v1::StreamEvent event;
+  ASSERT_TRUE(reader->Read(&event));
+
+  service_->StartDrain();
+  EXPECT_EQ(service_->AbortAll(absl::UnavailableError("gateway is shutting down")), 1u);
+  EXPECT_TRUE(run->WaitCancelled(std::chrono::seconds(10)));  // upstream is closed too
+  EXPECT_FALSE(reader->Read(&event));
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(status.error_message(), "gateway is shutting down");
+  EXPECT_TRUE(service_->WaitIdle(absl::Seconds(10)));
+}
+
+TEST_F(AgentServiceTest, AbortAllEndsAnInvokeWithTheGivenStatus) {
+  grpc::Status status;
+  std::thread client([&] {
+    grpc::ClientContext ctx;
+    v1::InvokeResponse response;
+    status = stub_->Invoke(&ctx, Hello(), &response);
+  });
+  std::shared_ptr<FakeInvokeRun> run = engine_.WaitInvokeRun();
+  ASSERT_NE(run, nullptr);
+  EXPECT_EQ(service_->AbortAll(absl::UnavailableError("gateway is shutting down")), 1u);
+  client.join();
+  EXPECT_EQ(run->cancels(), 1);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(status.error_message(), "gateway is shutting down");
+  EXPECT_TRUE(service_->WaitIdle(absl::Seconds(10)));
+}
+
+TEST_F(AgentServiceTest, AbortAfterTheRunFinishedChangesNothing) {
+  grpc::ClientContext ctx;
+  auto reader = stub_->Stream(&ctx, Hello());
+  auto run = engine_.WaitRun(0);
+  ASSERT_NE(run, nullptr);
+  // The reader is not reading yet, so the call is still registered when the abort comes.
+  run->Emit("response.completed", "{}");
+  run->Finish(absl::OkStatus());
+  service_->AbortAll(absl::UnavailableError("too late"));
+  v1::StreamEvent event;
+  int events = 0;
+  while (reader->Read(&event)) ++events;
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(events, 1);
 }
 
 TEST_F(AgentServiceTest, EngineValidationErrorIsInvalidArgument) {

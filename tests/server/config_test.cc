@@ -121,6 +121,61 @@ profiles:
                                      HasSubstr("profiles.a.colour: unknown key"))));
 }
 
+TEST(ConfigTest, ParsesTimeoutsQueueCapAndDrainGrace) {
+  auto config = ParseConfig(R"(
+upstream:
+  max_queued_requests: 0
+  tls_handshake_timeout_ms: 1500
+  call_timeout_ms: 0
+limits:
+  max_concurrent_calls: 7
+  drain_grace_ms: 250
+profiles:
+  a: {model: m}
+)",
+                            "t.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->upstream.max_queued_requests, 0u);
+  EXPECT_EQ(config->upstream.tls_handshake_timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(config->upstream.call_timeout, std::chrono::milliseconds(0));
+  EXPECT_EQ(config->limits.max_concurrent_calls, 7u);
+  EXPECT_EQ(config->limits.drain_grace, std::chrono::milliseconds(250));
+}
+
+TEST(ConfigTest, TimeoutDefaultsAreTheDocumentedOnes) {
+  auto config = ParseConfig("profiles:\n  a: {model: m}\n", "t.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->upstream.call_timeout, std::chrono::minutes(30));
+  EXPECT_EQ(config->upstream.max_queued_requests, 1024u);
+  EXPECT_EQ(config->limits.drain_grace, std::chrono::seconds(20));
+}
+
+TEST(ConfigTest, LimitAndTimeoutMistakesAreNamed) {
+  auto config = ParseConfig(R"(
+upstream:
+  connect_timeout_ms: 0
+  call_timeout_ms: -5
+  max_queued_requests: lots
+  read_timeout_ms: 10
+limits:
+  drain_grace_ms: soon
+  max_calls: 3
+profiles:
+  a: {model: m}
+)",
+                            "t.yaml");
+  EXPECT_THAT(
+      config,
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("upstream.connect_timeout_ms: must be a positive number"),
+                     HasSubstr("upstream.call_timeout_ms: must be a non-negative number of "
+                               "milliseconds (0: no overall limit)"),
+                     HasSubstr("upstream.max_queued_requests: must be a non-negative number"),
+                     HasSubstr("upstream.read_timeout_ms: unknown key"),
+                     HasSubstr("limits.drain_grace_ms: must be a non-negative number"),
+                     HasSubstr("limits.max_calls: unknown key"))));
+}
+
 TEST(ConfigTest, ParsesIdentityAndListeners) {
   auto config = ParseConfig(R"(
 identity:

@@ -320,7 +320,7 @@ TEST(HttpPool, ManyConcurrentCallsShareTheLimit) {
   EXPECT_EQ(pool->Stats().waiting, 0u);
 }
 
-TEST(HttpPool, TlsHandshakeCountsAgainstConnectTimeout) {
+TEST(HttpPool, TlsHandshakeHasItsOwnTimeout) {
   // A listening socket that never accepts: TCP connects (the kernel completes it from the
   // backlog) but no TLS handshake ever answers.
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -333,12 +333,107 @@ TEST(HttpPool, TlsHandshakeCountsAgainstConnectTimeout) {
   socklen_t len = sizeof(addr);
   ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
   PoolOptions options;
-  options.connect_timeout = std::chrono::milliseconds(200);
+  options.connect_timeout = std::chrono::seconds(30);  // TCP connects at once: not this one
+  options.tls_handshake_timeout = std::chrono::milliseconds(200);
   auto pool = MakePool(options);
   auto result = pool->Fetch(Get("https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/"));
   EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded) << result.status();
-  EXPECT_NE(result.status().message().find("connecting to"), std::string::npos) << result.status();
+  EXPECT_NE(result.status().message().find("in the TLS handshake with upstream 127.0.0.1:"),
+            std::string::npos)
+      << result.status();
   ::close(fd);
+}
+
+TEST(HttpPool, OverallCallTimeoutEndsAStreamThatKeepsTrickling) {
+  // Each phase timeout is satisfied (the head comes at once, a chunk every 20 ms), so only the
+  // overall backstop can end this call; the connection must then be closed, not reused.
+  std::atomic<bool> stop{false};
+  TestServer server([&](const ServerRequest&, ServerConn& conn) {
+    if (!conn.Write(std::string(kChunkedHead))) return false;
+    while (!stop && conn.Write(Chunk("tick"))) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return false;
+  });
+  PoolOptions options;
+  options.read_idle_timeout = std::chrono::seconds(30);
+  options.call_timeout = std::chrono::milliseconds(300);
+  auto pool = MakePool(options);
+  auto recorder = std::make_shared<Recorder>();
+  auto call = pool->Start(Get(HttpUrl(server)), recorder);
+  ASSERT_TRUE(recorder->WaitDone());
+  stop = true;
+  EXPECT_EQ(recorder->status().code(), absl::StatusCode::kDeadlineExceeded) << recorder->status();
+  EXPECT_NE(recorder->status().message().find("exceeded the overall limit of 300ms"),
+            std::string::npos)
+      << recorder->status();
+  EXPECT_FALSE(recorder->pieces().empty());
+  EXPECT_TRUE(server.WaitClosed(1));
+  EXPECT_EQ(pool->Stats().open, 0u);
+}
+
+TEST(HttpPool, OverallCallTimeoutAppliesWhileQueued) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  TestServer server([&](const ServerRequest&, ServerConn& conn) {
+    released.wait();
+    return conn.Write(TestServer::Response(200, "x"));
+  });
+  PoolOptions options;
+  options.max_connections_per_origin = 1;
+  options.call_timeout = std::chrono::milliseconds(300);
+  auto pool = MakePool(options);
+  auto first = std::make_shared<Recorder>();
+  auto queued = std::make_shared<Recorder>();
+  auto call1 = pool->Start(Get(HttpUrl(server)), first);
+  ASSERT_TRUE(server.WaitRequests(1));
+  auto call2 = pool->Start(Get(HttpUrl(server)), queued);
+  ASSERT_TRUE(queued->WaitDone());
+  EXPECT_EQ(queued->status().code(), absl::StatusCode::kDeadlineExceeded) << queued->status();
+  EXPECT_EQ(pool->Stats().waiting, 0u);
+  release.set_value();
+  ASSERT_TRUE(first->WaitDone());
+}
+
+TEST(HttpPool, FinishedCallsLeaveNoBackstopBehind) {
+  // A completed call cancels its backstop timer: the handle and the pool go away without
+  // waiting out the 30-minute default (the test would hang otherwise).
+  TestServer server(AlwaysOk);
+  auto pool = MakePool();
+  for (int i = 0; i < 20; ++i) {
+    auto result = pool->Fetch(Get(HttpUrl(server)));
+    ASSERT_TRUE(result.ok()) << result.status();
+  }
+  EXPECT_EQ(pool->Stats().connections_opened, 1u);
+}
+
+TEST(HttpPool, QueueBeyondItsCapIsRefusedAtOnce) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  TestServer server([&](const ServerRequest&, ServerConn& conn) {
+    released.wait();
+    return conn.Write(TestServer::Response(200, "x"));
+  });
+  PoolOptions options;
+  options.max_connections_per_origin = 1;
+  options.max_waiters_per_origin = 1;
+  auto pool = MakePool(options);
+  auto busy = std::make_shared<Recorder>();
+  auto queued = std::make_shared<Recorder>();
+  auto refused = std::make_shared<Recorder>();
+  auto call1 = pool->Start(Get(HttpUrl(server)), busy);
+  ASSERT_TRUE(server.WaitRequests(1));
+  auto call2 = pool->Start(Get(HttpUrl(server)), queued);
+  auto call3 = pool->Start(Get(HttpUrl(server)), refused);
+  ASSERT_TRUE(refused->WaitDone());  // before the server answers anything
+  EXPECT_EQ(refused->status().code(), absl::StatusCode::kResourceExhausted) << refused->status();
+  EXPECT_NE(refused->status().message().find("1 requests in flight and 1 queued"),
+            std::string::npos)
+      << refused->status();
+  release.set_value();
+  ASSERT_TRUE(busy->WaitDone());
+  ASSERT_TRUE(queued->WaitDone());
+  EXPECT_TRUE(busy->status().ok()) << busy->status();
+  EXPECT_TRUE(queued->status().ok()) << queued->status();
+  EXPECT_EQ(server.requests(), 2);
 }
 
 TEST(HttpPool, OversizedResponseHeadIsUnavailable) {
