@@ -90,6 +90,7 @@ absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
 template <typename Reactor>
 Reactor* AgentServiceImpl::Begin(Reactor* reactor, grpc::CallbackServerContext* context,
                                  const v1::InvokeRequest& request) {
+  reactor->info().lifetime = calls_->Track();
   if (draining_.load()) {
     reactor->Fail(absl::UnavailableError(
         "agent-gateway is shutting down and takes no new calls; retry on another instance"));

@@ -49,6 +49,9 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
   // queued still go out first); returns how many were asked to end.
   void StartDrain();
   bool WaitIdle(absl::Duration timeout) const { return calls_->WaitEmpty(timeout); }
+  // Blocks until gRPC is done with every call (their final statuses were sent), so that
+  // stopping the server then cuts nothing short.
+  bool WaitAllDone(absl::Duration timeout) const { return calls_->WaitAllDone(timeout); }
   std::size_t AbortAll(const absl::Status& status) { return calls_->AbortAll(status); }
   std::size_t active_calls() const { return calls_->size(); }
 

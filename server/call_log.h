@@ -19,8 +19,10 @@ struct CallInfo {
   std::string auth;        // app | user
   std::string user;        // context.user_id, else the forwarded user / email; may be empty
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-  // The call's admission slot (load shedding); released when the reactor holding it is gone.
+  // The call's admission slot (load shedding); released when the call's end is decided.
   std::shared_ptr<void> slot;
+  // Held for the reactor's whole life (drain waits for it before stopping the server).
+  std::shared_ptr<void> lifetime;
 };
 
 // Logs {"msg":"call","rpc","request_id","profile","auth","user","code","duration_ms"[,"events"]}.

@@ -24,6 +24,23 @@ void CallRegistry::Remove(std::uint64_t id) {
   calls_.erase(it);
 }
 
+CallRegistry::Slot CallRegistry::Track() {
+  {
+    absl::MutexLock lock(&mu_);
+    ++tracked_;
+  }
+  return Slot(nullptr, [registry = shared_from_this()](void*) {
+    absl::MutexLock lock(&registry->mu_);
+    --registry->tracked_;
+  });
+}
+
+bool CallRegistry::WaitAllDone(absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return tracked_ == 0; };
+  return mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
+}
+
 std::size_t CallRegistry::size() const {
   absl::MutexLock lock(&mu_);
   return calls_.size();

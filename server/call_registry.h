@@ -34,6 +34,11 @@ class CallRegistry : public std::enable_shared_from_this<CallRegistry> {
   Slot Add(AbortFn abort, std::size_t* active = nullptr);
 
   std::size_t size() const;
+
+  // Calls whose RPC is not done yet (a call's slot goes at the moment its end is decided, so
+  // load shedding frees it early; its tracker goes when gRPC is done with the call).
+  Slot Track();
+  bool WaitAllDone(absl::Duration timeout) const;
   // Calls every registered abort callback with `status`. Calls added later are not touched.
   // Returns how many were asked to end.
   std::size_t AbortAll(const absl::Status& status);
@@ -47,6 +52,7 @@ class CallRegistry : public std::enable_shared_from_this<CallRegistry> {
   mutable absl::Mutex mu_;
   std::uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::uint64_t, AbortFn> calls_ ABSL_GUARDED_BY(mu_);
+  std::size_t tracked_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace agentgateway

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gateway/http_server.h"
@@ -99,14 +98,20 @@ absl::StatusOr<std::unique_ptr<agentgateway::identity::TokenSource>> AppTokenSou
   return agentgateway::identity::MakeStaticTokenSource(Secret("local-emulator-token"));
 }
 
-// Graceful drain (SIGTERM/SIGINT): readiness goes false and the listeners stop accepting;
-// calls in flight get up to `grace` to finish; whatever is left then ends with an explicit
+// Graceful drain (SIGTERM/SIGINT): readiness goes false (REST /health 503, gRPC health
+// NOT_SERVING), the REST listener closes and new calls on either door are refused with
+// UNAVAILABLE; calls in flight get up to `grace` to finish; whatever is left then ends with an explicit
 // UNAVAILABLE (gRPC status; REST error frame or 503); last, the servers stop.
 void Drain(std::chrono::milliseconds grace, int signal_number, agentgateway::AgentServiceImpl& service,
            grpc::Server& grpc_server, agentgateway::gateway::HttpServer& http) {
   using agentgateway::Log;
   using agentgateway::LogLevel;
   const auto start = std::chrono::steady_clock::now();
+  auto elapsed_ms = [start] {
+    return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - start)
+                                         .count());
+  };
   Log(LogLevel::kInfo, "shutting down: draining",
       {{"signal", static_cast<std::int64_t>(signal_number)},
        {"calls_in_flight", static_cast<std::int64_t>(service.active_calls())},
@@ -114,13 +119,10 @@ void Drain(std::chrono::milliseconds grace, int signal_number, agentgateway::Age
   if (auto* health = grpc_server.GetHealthCheckService()) health->SetServingStatus(false);
   http.BeginDrain();
   service.StartDrain();
-  // Shutdown stops the gRPC listener at once and returns when every call has ended; its own
-  // deadline (past ours) is only a backstop should a call ignore the abort below.
+  // The gRPC server keeps its listener until the calls ended: Shutdown would also close the
+  // in-process transport the REST door's calls run on, cutting them short. Until then new gRPC
+  // calls are refused by the service (UNAVAILABLE) and the health service says NOT_SERVING.
   constexpr auto kAfterAbort = std::chrono::seconds(5);
-  std::thread grpc_shutdown([&grpc_server, deadline = std::chrono::system_clock::now() + grace +
-                                                     kAfterAbort + kAfterAbort] {
-    grpc_server.Shutdown(deadline);
-  });
   std::size_t aborted = 0;
   if (!service.WaitIdle(absl::FromChrono(grace))) {
     aborted = service.AbortAll(absl::UnavailableError(absl::StrCat(
@@ -128,15 +130,21 @@ void Drain(std::chrono::milliseconds grace, int signal_number, agentgateway::Age
         grace.count(), " ms (limits.drain_grace_ms); retry on another instance")));
     service.WaitIdle(absl::FromChrono(kAfterAbort));
   }
-  grpc_shutdown.join();
+  service.WaitAllDone(absl::FromChrono(kAfterAbort));  // final statuses are on their way
+  const std::int64_t calls_ended_ms = elapsed_ms();
   bool flushed = http.WaitIdle(kAfterAbort);  // final error frames reach their clients
+  const std::int64_t flushed_ms = elapsed_ms();
+  // Nothing is in flight any more: no reason to wait for idle client connections to leave.
+  grpc_server.Shutdown(std::chrono::system_clock::now());
+  const std::int64_t grpc_stopped_ms = elapsed_ms();
   http.Stop();
   Log(LogLevel::kInfo, "shut down",
       {{"aborted_calls", static_cast<std::int64_t>(aborted)},
        {"responses_flushed", flushed},
-       {"drain_ms", static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - start)
-                        .count())}});
+       {"calls_ended_ms", calls_ended_ms},
+       {"flushed_ms", flushed_ms},
+       {"grpc_stopped_ms", grpc_stopped_ms},
+       {"drain_ms", elapsed_ms()}});
 }
 
 int Fail(const std::string& message) {

@@ -55,3 +55,21 @@ TEST(CallRegistry, ASlotMayOutliveItsRegistryHandle) {
 
 }  // namespace
 }  // namespace agentgateway
+
+namespace agentgateway {
+namespace {
+
+TEST(CallRegistry, TrackedCallsAreDoneOnlyWhenEveryTrackerIsDropped) {
+  auto registry = CallRegistry::Create();
+  CallRegistry::Slot slot = registry->Add(nullptr);
+  CallRegistry::Slot life = registry->Track();
+  slot.reset();  // the call's end was decided: it no longer counts for load shedding...
+  EXPECT_EQ(registry->size(), 0u);
+  EXPECT_FALSE(registry->WaitAllDone(absl::Milliseconds(1)));  // ...but gRPC is not done yet
+  std::thread done([&] { life.reset(); });
+  EXPECT_TRUE(registry->WaitAllDone(absl::Seconds(20)));
+  done.join();
+}
+
+}  // namespace
+}  // namespace agentgateway
