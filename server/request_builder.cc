@@ -41,7 +41,36 @@ bool IsEmptyValue(std::string_view raw) {
   return raw == "null" || raw == "[]" || raw == "\"\"" || raw == "{}";
 }
 
+constexpr std::string_view kIdFields[] = {"id", "call_id", "approval_request_id"};
+constexpr std::string_view kOutputOnlyFields[] = {"status", "namespace"};
+
+// Whether the replayed item must be rewritten before it goes upstream.
+bool NeedsHygiene(const json::object& obj) {
+  for (std::string_view key : kOutputOnlyFields) {
+    if (obj.contains(key)) return true;
+  }
+  for (std::string_view key : kIdFields) {
+    const json::value* v = obj.if_contains(key);
+    if (v != nullptr && v->is_string() && v->as_string().size() > kMaxUpstreamIdLength) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+std::string UpstreamId(std::string_view id) {
+  if (id.size() <= kMaxUpstreamIdLength) return std::string(id);
+  std::uint64_t hash = 14695981039346656037ull;  // FNV-1a 64: stable everywhere, no state
+  for (unsigned char c : id) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(id.substr(0, kMaxUpstreamIdLength - 17));
+  out.push_back('_');
+  for (int shift = 60; shift >= 0; shift -= 4) out.push_back(kHex[(hash >> shift) & 0xF]);
+  return out;
+}
 
 const std::vector<std::string> kDefaultPassThrough = {
     "temperature", "top_p", "max_output_tokens", "tool_choice", "parallel_tool_calls",
@@ -93,7 +122,15 @@ absl::StatusOr<std::string> ItemJson(const v1::InputItem& item, int index) {
           absl::StrCat(where, ".role: must be one of user, assistant, system, developer"));
     }
   }
-  return item.json();
+  if (!NeedsHygiene(obj)) return item.json();
+  json::object clean = std::move(v.as_object());
+  for (std::string_view key : kOutputOnlyFields) clean.erase(key);
+  for (std::string_view key : kIdFields) {
+    if (json::value* id = clean.if_contains(key); id != nullptr && id->is_string()) {
+      *id = UpstreamId(id->as_string());
+    }
+  }
+  return json::serialize(clean);
 }
 
 absl::StatusOr<std::string> ChooseModel(const v1::InvokeRequest& request,

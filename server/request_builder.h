@@ -20,8 +20,20 @@ namespace agentgateway {
 // Top-level fields a profile passes through when its config names no `pass_through` list.
 extern const std::vector<std::string> kDefaultPassThrough;
 
+// Upstream refuses input ids longer than this, though it emits longer ones itself.
+inline constexpr std::size_t kMaxUpstreamIdLength = 64;
+
+// An id fit to send back upstream: unchanged when short enough, else its first 47 characters,
+// `_` and 16 hex digits of a stable hash (FNV-1a 64) of the whole id: always the same short
+// id for the same long one (across turns, requests and gateway instances), and two long ids
+// that share a prefix stay distinct.
+std::string UpstreamId(std::string_view id);
+
 // Returns the item's JSON object text: `item.json` when set (validated), else a message built
 // from role + text. INVALID_ARGUMENT naming `input[index]` and the problem otherwise.
+// History hygiene (protocol.md §1): `id`, `call_id` and `approval_request_id` longer than
+// kMaxUpstreamIdLength go through UpstreamId, and the output-only fields `status` and
+// `namespace` are dropped; an item needing neither is returned byte for byte.
 absl::StatusOr<std::string> ItemJson(const v1::InputItem& item, int index);
 
 // The upstream model for this request: the profile's, or the caller's when the profile has an

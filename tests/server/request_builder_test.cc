@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 
+#include "absl/strings/str_cat.h"
+
 #include "tests/testing/status_matchers.h"
 
 namespace agentgateway {
@@ -137,6 +139,68 @@ TEST(RequestBuilderTest, TemperatureIsFineWithoutTools) {
   auto body = BuildUpstreamBody(r, p, false);
   ASSERT_TRUE(body.ok());
   EXPECT_THAT(*body, HasSubstr(R"("temperature":0.2)"));
+}
+
+}  // namespace
+}  // namespace agentgateway
+
+namespace agentgateway {
+namespace {
+
+// What upstream emits for a hosted tool round: ids longer than it accepts back.
+const std::string kLongCallId(72, 'c');
+const std::string kLongId = "fc_" + std::string(69, 'x');
+
+TEST(HistoryHygieneTest, ShortIdsAreUntouchedAndLongOnesBecomeStable64CharIds) {
+  EXPECT_EQ(UpstreamId("call_1"), "call_1");
+  EXPECT_EQ(UpstreamId(std::string(64, 'a')), std::string(64, 'a'));
+  std::string short_id = UpstreamId(kLongCallId);
+  EXPECT_EQ(short_id.size(), 64u);
+  EXPECT_EQ(short_id, UpstreamId(kLongCallId));  // same input, same id: across turns too
+  EXPECT_EQ(short_id.substr(0, 47), kLongCallId.substr(0, 47));
+  // Two long ids with the same first 64 characters stay distinct.
+  std::string a = std::string(64, 'p') + "-first";
+  std::string b = std::string(64, 'p') + "-second";
+  EXPECT_NE(UpstreamId(a), UpstreamId(b));
+}
+
+TEST(HistoryHygieneTest, ReplayedItemsLoseOutputOnlyFieldsAndKeepTheirPairing) {
+  v1::InvokeRequest r;
+  r.add_input()->set_json(R"({"type":"message","role":"user","content":"sales?"})");
+  r.add_input()->set_json(absl::StrCat(
+      R"({"type":"function_call","id":")", kLongId, R"(","call_id":")", kLongCallId,
+      R"(","name":"system__ai__python_exec","arguments":"{\"q\":1}","status":"completed","namespace":"ns"})"));
+  r.add_input()->set_json(absl::StrCat(R"({"type":"function_call_output","call_id":")",
+                                       kLongCallId, R"(","output":"42","status":"completed"})"));
+  r.add_input()->set_json(absl::StrCat(
+      R"({"type":"mcp_approval_request","id":")", kLongId,
+      R"(","name":"t","server_label":"s","arguments":"{}"})"));
+  r.add_input()->set_json(absl::StrCat(R"({"type":"mcp_approval_response","approval_request_id":")",
+                                       kLongId, R"(","approve":true})"));
+  auto body = BuildUpstreamBody(r, ToolProfile(), /*stream=*/false);
+  ASSERT_TRUE(body.ok()) << body.status();
+  const json::value parsed = json::parse(*body);
+  const json::array& input = parsed.at("input").as_array();
+  ASSERT_EQ(input.size(), 5u);
+  EXPECT_EQ(json::serialize(input[0]), R"({"type":"message","role":"user","content":"sales?"})");
+  const json::object& call = input[1].as_object();
+  EXPECT_EQ(call.at("call_id").as_string(), UpstreamId(kLongCallId));
+  EXPECT_EQ(call.at("id").as_string(), UpstreamId(kLongId));
+  EXPECT_FALSE(call.contains("status"));
+  EXPECT_FALSE(call.contains("namespace"));
+  EXPECT_EQ(call.at("arguments").as_string(), "{\"q\":1}");
+  EXPECT_EQ(call.at("name").as_string(), "system__ai__python_exec");
+  const json::object& output = input[2].as_object();
+  EXPECT_EQ(output.at("call_id").as_string(), call.at("call_id").as_string());
+  EXPECT_FALSE(output.contains("status"));
+  EXPECT_EQ(input[4].at("approval_request_id").as_string(), input[3].at("id").as_string());
+  for (const json::value& item : input) {
+    for (const char* key : {"id", "call_id", "approval_request_id"}) {
+      if (const json::value* v = item.as_object().if_contains(key)) {
+        EXPECT_LE(v->as_string().size(), kMaxUpstreamIdLength) << key;
+      }
+    }
+  }
 }
 
 }  // namespace
