@@ -56,7 +56,58 @@ bool NeedsHygiene(const json::object& obj) {
   return false;
 }
 
+std::string_view StringMember(const json::object& obj, std::string_view key) {
+  const json::value* v = obj.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string_view(v->as_string()) : std::string_view();
+}
+
 }  // namespace
+
+absl::Status HistoryCheck::Add(std::string_view item_json) {
+  // Most items are messages: skip the parse when no type of interest can be in the text.
+  if (item_json.find("function_call") == std::string_view::npos &&
+      item_json.find("mcp_approval_") == std::string_view::npos) {
+    return absl::OkStatus();
+  }
+  boost::system::error_code ec;
+  json::value v = json::parse(item_json, ec);
+  if (ec || !v.is_object()) return absl::OkStatus();  // ItemJson already vouched for it
+  const json::object& item = v.as_object();
+  std::string_view type = StringMember(item, "type");
+  if (type == "function_call") {
+    std::string call_id(StringMember(item, "call_id"));
+    if (calls_.emplace(call_id, false).second) order_.push_back(call_id);
+  } else if (type == "function_call_output") {
+    std::string_view call_id = StringMember(item, "call_id");
+    auto it = calls_.find(call_id);
+    if (it == calls_.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "No tool call found for function call output with call_id '", std::string(call_id),
+          "'"));
+    }
+    it->second = true;
+  } else if (type == "mcp_approval_request") {
+    approval_requests_.emplace(StringMember(item, "id"));
+  } else if (type == "mcp_approval_response") {
+    std::string_view id = StringMember(item, "approval_request_id");
+    if (!approval_requests_.contains(id)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "No MCP approval request found for approval_request_id '", std::string(id),
+          "': an mcp_approval_response must follow the mcp_approval_request it answers"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status HistoryCheck::Finish() const {
+  for (const std::string& call_id : order_) {
+    if (!calls_.at(call_id)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("No tool output found for function call ", call_id, "."));
+    }
+  }
+  return absl::OkStatus();
+}
 
 std::string UpstreamId(std::string_view id) {
   if (id.size() <= kMaxUpstreamIdLength) return std::string(id);
@@ -160,12 +211,15 @@ absl::StatusOr<std::string> BuildUpstreamBody(const v1::InvokeRequest& request,
   std::string body;
   body.reserve(256 + request.ByteSizeLong() + profile.instructions.size());
   absl::StrAppend(&body, R"({"model":)", JsonQuote(*model), R"(,"input":[)");
+  HistoryCheck history;
   for (int i = 0; i < request.input_size(); ++i) {
     absl::StatusOr<std::string> item = ItemJson(request.input(i), i);
     if (!item.ok()) return item.status();
+    if (absl::Status s = history.Add(*item); !s.ok()) return s;
     if (i) body.push_back(',');
     body += *item;
   }
+  if (absl::Status s = history.Finish(); !s.ok()) return s;
   body.push_back(']');
   if (!profile.instructions.empty()) {
     absl::StrAppend(&body, R"(,"instructions":)", JsonQuote(profile.instructions));

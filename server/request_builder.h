@@ -9,7 +9,10 @@
 #ifndef AGENTGATEWAY_SERVER_REQUEST_BUILDER_H_
 #define AGENTGATEWAY_SERVER_REQUEST_BUILDER_H_
 
+#include <map>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "agentgateway/v1/agent_service.pb.h"
@@ -39,6 +42,21 @@ absl::StatusOr<std::string> ItemJson(const v1::InputItem& item, int index);
 // The upstream model for this request: the profile's, or the caller's when the profile has an
 // allow-list containing it. INVALID_ARGUMENT naming the allowed models otherwise.
 absl::StatusOr<std::string> ChooseModel(const v1::InvokeRequest& request, const Profile& profile);
+
+// The conversation's consistency, checked before anything goes upstream, with the upstream's
+// own wording: every function_call_output answers an earlier function_call, every
+// function_call has its output by the end, and every mcp_approval_response answers an earlier
+// mcp_approval_request. Fed the items (after hygiene) in order.
+class HistoryCheck {
+ public:
+  absl::Status Add(std::string_view item_json);
+  absl::Status Finish() const;
+
+ private:
+  std::map<std::string, bool, std::less<>> calls_;  // call_id -> has its output
+  std::vector<std::string> order_;
+  std::set<std::string, std::less<>> approval_requests_;
+};
 
 absl::StatusOr<std::string> BuildUpstreamBody(const v1::InvokeRequest& request,
                                               const Profile& profile, bool stream);

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include "server/request_builder.h"
 #include "tests/integration/stack.h"
 
 namespace agentgateway::testing {
@@ -172,20 +173,29 @@ TEST_F(WholePathTest, BadInputIsRefusedBeforeTheUpstream) {
 }
 
 TEST_F(WholePathTest, UpstreamValidationErrorKeepsTheUpstreamMessage) {
-  // The gateway passes this through; the upstream refuses ids over 64 characters.
+  // The gateway cannot know this one (the emulator's fault names); the upstream refuses it.
+  auto result = stack_->Post("/invocations", Body("hi [[fault:no-such-fault]]", false));
+  EXPECT_EQ(result.head.status, 400);
+  EXPECT_THAT(result.body, HasSubstr("Unknown emulator fault 'no-such-fault'"));
+  grpc::ClientContext ctx;
+  v1::InvokeResponse response;
+  grpc::Status status =
+      stack_->grpc().Invoke(&ctx, TextRequest("hi [[fault:no-such-fault]]"), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("Unknown emulator fault 'no-such-fault'"));
+}
+
+TEST_F(WholePathTest, ReplayedLongIdsAreCutBeforeTheUpstreamSeesThem) {
+  // Upstream refuses ids over 64 characters (though it emits 72-character ones itself).
   std::string long_id(70, 'x');
   std::string body = R"({"input":[{"type":"message","id":")" + long_id +
-                     R"(","role":"user","content":"hi"}]})";
+                     R"(","role":"user","content":"hi","status":"completed"}]})";
   auto result = stack_->Post("/invocations", body);
-  EXPECT_EQ(result.head.status, 400);
-  EXPECT_THAT(result.body, HasSubstr("64"));
-  grpc::ClientContext ctx;
-  v1::InvokeRequest request;
-  request.add_input()->set_json(R"({"type":"message","id":")" + long_id +
-                                R"(","role":"user","content":"hi"})");
-  v1::InvokeResponse response;
-  EXPECT_EQ(stack_->grpc().Invoke(&ctx, request, &response).error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(result.head.status, 200) << result.body;
+  std::string upstream = stack_->LastUpstreamBody();
+  EXPECT_THAT(upstream, HasSubstr(UpstreamId(long_id)));
+  EXPECT_THAT(upstream, ::testing::Not(HasSubstr(long_id)));
+  EXPECT_THAT(upstream, ::testing::Not(HasSubstr("\"status\"")));
 }
 
 }  // namespace

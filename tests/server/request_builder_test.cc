@@ -205,3 +205,47 @@ TEST(HistoryHygieneTest, ReplayedItemsLoseOutputOnlyFieldsAndKeepTheirPairing) {
 
 }  // namespace
 }  // namespace agentgateway
+
+namespace agentgateway {
+namespace {
+
+absl::Status BuildWith(const std::vector<std::string>& items) {
+  v1::InvokeRequest r;
+  for (const std::string& item : items) r.add_input()->set_json(item);
+  return BuildUpstreamBody(r, ToolProfile(), /*stream=*/false).status();
+}
+
+TEST(HistoryCheckTest, OrphanOutputIsRefusedWithTheUpstreamWording) {
+  EXPECT_THAT(BuildWith({R"({"role":"user","content":"q"})",
+                         R"({"type":"function_call_output","call_id":"c9","output":"x"})"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "No tool call found for function call output with call_id 'c9'"));
+}
+
+TEST(HistoryCheckTest, MissingOutputIsRefusedWithTheUpstreamWording) {
+  EXPECT_THAT(
+      BuildWith({R"({"role":"user","content":"q"})",
+                 R"({"type":"function_call","call_id":"c1","name":"lookup","arguments":"{}"})",
+                 R"({"role":"user","content":"and?"})"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, "No tool output found for function call c1."));
+}
+
+TEST(HistoryCheckTest, PairedCallsAndAnsweredApprovalsPass) {
+  EXPECT_TRUE(BuildWith({R"({"role":"user","content":"q"})",
+                         R"({"type":"function_call","call_id":"c1","name":"f","arguments":"{}"})",
+                         R"({"type":"function_call_output","call_id":"c1","output":"1"})",
+                         R"({"type":"mcp_approval_request","id":"a1","name":"t","server_label":"s","arguments":"{}"})",
+                         R"({"type":"mcp_approval_response","approval_request_id":"a1","approve":false})"})
+                  .ok());
+}
+
+TEST(HistoryCheckTest, ApprovalResponseWithoutItsRequestIsRefused) {
+  EXPECT_THAT(
+      BuildWith({R"({"role":"user","content":"q"})",
+                 R"({"type":"mcp_approval_response","approval_request_id":"a7","approve":true})"}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("No MCP approval request found for approval_request_id 'a7'")));
+}
+
+}  // namespace
+}  // namespace agentgateway
