@@ -243,7 +243,7 @@ void ParseProfile(const std::string& name, const YAML::Node& node, Problems& pro
   }
   static const std::set<std::string> kKnown = {"model",  "instructions", "engine", "auth",
                                                "tools",  "allowed_models", "pass_through",
-                                               "trace_destination"};
+                                               "trace_destination", "mixed_tools"};
   for (const auto& kv : node) {
     std::string key = kv.first.as<std::string>();
     if (!kKnown.count(key)) problems.Add(path + "." + key, "unknown key");
@@ -280,6 +280,24 @@ void ParseProfile(const std::string& name, const YAML::Node& node, Problems& pro
         ParseTool(tools[i], absl::StrCat(path, ".tools[", i, "]"), p, problems);
       }
     }
+  }
+  std::string mixed = OptionalString(node, "mixed_tools", path, problems, "refuse");
+  if (mixed != "refuse" && mixed != "allow") {
+    problems.Add(path + ".mixed_tools", absl::StrCat("must be refuse or allow, not '", mixed, "'"));
+  } else {
+    p.allow_mixed_tools = mixed == "allow";
+  }
+  std::vector<std::string> functions, hosted;
+  for (const ToolSpec& tool : p.tools) {
+    (tool.type == "function" ? functions : hosted).push_back(tool.type);
+  }
+  if (!functions.empty() && !hosted.empty() && !p.allow_mixed_tools) {
+    problems.Add(path + ".tools",
+                 absl::StrCat("mixes ", functions.size(), " client-side function tool(s) with ",
+                              hosted.size(),
+                              " hosted tool(s), which the Supervisor API documents as "
+                              "unsupported; split them into two profiles, or set "
+                              "mixed_tools: allow to send them together"));
   }
   config.profiles.emplace(name, std::move(p));
 }

@@ -39,6 +39,9 @@ struct Profile {
   std::vector<std::string> pass_through;
   // Databricks `trace_destination` object text, or empty.
   std::string trace_destination_json;
+  // Client-side `function` tools next to hosted tools: refused at load unless allowed
+  // (`mixed_tools: allow`), as the Supervisor API documents the mix as unsupported.
+  bool allow_mixed_tools = false;
 };
 
 struct UpstreamConfig {

@@ -46,6 +46,7 @@ profiles:
       - {type: uc_connection, uc_connection: {name: gh, description: d}}
   bot:
     model: m9
+    mixed_tools: allow
     tools:
       - {type: app, app: {name: my-app, description: d}}
       - {type: function, name: get_weather, parameters: {type: object, properties: {}}}
@@ -82,6 +83,7 @@ TEST(ConfigTest, ToolIdsStayStringsButSchemaNumbersStayNumbers) {
 profiles:
   p:
     model: m
+    mixed_tools: allow
     tools:
       - {type: genie_space, genie_space: {id: 1234567890123456789012, description: 2024}}
       - type: function
@@ -119,6 +121,30 @@ profiles:
                                      HasSubstr("function name 'bad name!' must match"),
                                      HasSubstr("profiles.a.tools[4].uc_connection: required"),
                                      HasSubstr("profiles.a.colour: unknown key"))));
+}
+
+TEST(ConfigTest, FunctionToolsNextToHostedToolsAreRefusedUnlessAllowed) {
+  const std::string tools = R"(
+    tools:
+      - {type: genie_space, genie_space: {id: g1, description: d}}
+      - {type: function, name: lookup, parameters: {type: object, properties: {}}}
+)";
+  auto refused = ParseConfig("profiles:\n  mix:\n    model: m" + tools, "t.yaml");
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kInvalidArgument,
+                                AllOf(HasSubstr("t.yaml: profiles.mix.tools: mixes 1 client-side "
+                                                "function tool(s) with 1 hosted tool(s)"),
+                                      HasSubstr("mixed_tools: allow"))));
+  auto allowed =
+      ParseConfig("profiles:\n  mix:\n    model: m\n    mixed_tools: allow" + tools, "t.yaml");
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  EXPECT_TRUE(allowed->FindProfile("mix")->allow_mixed_tools);
+  auto functions_only = ParseConfig(
+      "profiles:\n  f:\n    model: m\n    tools:\n      - {type: function, name: lookup}\n",
+      "t.yaml");
+  EXPECT_TRUE(functions_only.ok()) << functions_only.status();
+  EXPECT_THAT(ParseConfig("profiles:\n  f:\n    model: m\n    mixed_tools: maybe\n", "t.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("profiles.f.mixed_tools: must be refuse or allow, not 'maybe'")));
 }
 
 TEST(ConfigTest, ParsesTimeoutsQueueCapAndDrainGrace) {
