@@ -307,8 +307,11 @@ TEST(ConfigTest, ShippedExampleConfigIsValid) {
   auto config = LoadConfigFile(std::string(AG_SOURCE_DIR) + "/deploy/examples/gateway.yaml");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->default_profile, "analyst");
-  EXPECT_EQ(config->profiles.size(), 2u);
+  EXPECT_EQ(config->profiles.size(), 3u);
   EXPECT_EQ(config->FindProfile("ops")->tools.size(), 2u);
+  EXPECT_EQ(config->FindProfile("assistant")->tools.at(0).type, "function");
+  EXPECT_EQ(config->upstream.call_timeout, std::chrono::minutes(30));
+  EXPECT_EQ(config->limits.drain_grace, std::chrono::seconds(20));
   EXPECT_EQ(config->upstream.read_idle_timeout, std::chrono::milliseconds(600000));
 }
 
