@@ -239,6 +239,10 @@ absl::StatusOr<ParsedInvocation> ParseInvocationBody(std::string_view body,
       if (!value.is_string()) return Invalid("\"model\" must be a string");
       out.request.set_model(std::string(JSv(value.get_string())));
     } else if (Contains(kExtraFields, m.key)) {
+      if (m.key == "databricks_options" && value.is_object()) {
+        const json::value* rt = value.get_object().if_contains("return_trace");
+        out.return_trace = rt != nullptr && rt->is_bool() && rt->get_bool();
+      }
       Append(&extra, extra.empty() ? "{" : ",", json_span::Quote(m.key), ":", m.value);
     } else {
       return Invalid(Cat("unknown top-level field \"", m.key, "\""));
@@ -310,6 +314,30 @@ std::string AddCustomOutputs(std::string_view response_json,
                       response_json[json_span::SkipWhitespace(response_json, open + 1)] == '}';
   return Cat(response_json.substr(0, open + 1), "\"custom_outputs\":", value,
                       empty_object ? "" : ",", response_json.substr(open + 1));
+}
+
+std::string AddTraceId(std::string_view response_json, std::string_view trace_id) {
+  auto members = json_span::ObjectMembers(response_json);
+  if (!members.ok()) return std::string(response_json);
+  const std::string member = Cat("\"trace_id\":", json_span::Quote(trace_id));
+  for (const json_span::Member& m : *members) {
+    if (m.key != "metadata") continue;
+    const std::size_t at = static_cast<std::size_t>(m.value.data() - response_json.data());
+    if (m.value.empty() || m.value.front() != '{') {  // null (or not an object): replace it
+      return Cat(response_json.substr(0, at), "{", member, "}",
+                 response_json.substr(at + m.value.size()));
+    }
+    auto inner = json_span::ObjectMembers(m.value);
+    if (!inner.ok()) return std::string(response_json);
+    for (const json_span::Member& im : *inner) {
+      if (im.key == "trace_id") return std::string(response_json);  // upstream set one
+    }
+    return Cat(response_json.substr(0, at + 1), member, inner->empty() ? "" : ",",
+               response_json.substr(at + 1));
+  }
+  std::size_t open = json_span::SkipWhitespace(response_json, 0);
+  return Cat(response_json.substr(0, open + 1), "\"metadata\":{", member, "}",
+             members->empty() ? "" : ",", response_json.substr(open + 1));
 }
 
 }  // namespace agentgateway::gateway

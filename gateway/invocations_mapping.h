@@ -17,6 +17,7 @@ namespace agentgateway::gateway {
 struct ParsedInvocation {
   agentgateway::v1::InvokeRequest request;
   bool stream = false;  // the body's "stream" (picks the Stream RPC over Invoke)
+  bool return_trace = false;  // databricks_options.return_trace: true
 };
 
 // Parses and validates a /invocations (or /responses) body. Errors are INVALID_ARGUMENT
@@ -33,6 +34,11 @@ std::string InvokeRequestToJson(const agentgateway::v1::InvokeRequest& request, 
 // text `response_json` without re-serialising it; replaces nothing (an existing top-level
 // custom_outputs is left as is). Non-object text is returned unchanged.
 std::string AddCustomOutputs(std::string_view response_json, std::string_view custom_outputs_json);
+
+// Adds `"trace_id": <trace_id>` to the response object's `metadata` (created when absent or
+// null) without re-serialising anything else; an existing metadata.trace_id is kept.
+// Non-object text is returned unchanged.
+std::string AddTraceId(std::string_view response_json, std::string_view trace_id);
 
 }  // namespace agentgateway::gateway
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/random/random.h"
+#include "server/trace_context.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "gateway/text.h"
@@ -67,8 +68,16 @@ HttpResponse MethodNotAllowed(ApiFlavor flavor, std::string_view method, std::st
 }
 
 void FillMetadata(const HttpRequest& request, const std::string& request_id, RpcPlan* plan) {
+  // The call's trace: the caller's when its traceparent is valid (tracestate goes with it),
+  // else a new one (and the caller's tracestate is dropped, as W3C asks).
+  std::optional<std::string_view> traceparent = request.Header("traceparent");
+  const bool continue_trace = traceparent.has_value() && IsValidTraceparent(*traceparent);
+  std::string trace = continue_trace ? std::string(*traceparent) : NewTraceparent();
+  plan->trace_id = std::string(TraceIdOf(trace));
+  plan->metadata.emplace_back("traceparent", std::move(trace));
   for (std::string_view name : kForwardedHeaders) {
-    if (name == "x-request-id") continue;
+    if (name == "x-request-id" || name == "traceparent") continue;
+    if (name == "tracestate" && !continue_trace) continue;
     std::optional<std::string_view> value = request.Header(name);
     if (value.has_value() && IsPrintableAscii(*value)) {
       plan->metadata.emplace_back(std::string(name), std::string(*value));
@@ -101,7 +110,8 @@ RouteResult RouteInvocation(const HttpRequest& request, ApiFlavor flavor, std::s
   plan.request = std::move(parsed->request);
   plan.request_id = request_id;
   std::optional<std::string_view> trace = request.Header("x-mlflow-return-trace-id");
-  plan.return_trace_id = trace.has_value() && absl::EqualsIgnoreCase(Av(*trace), "true");
+  plan.return_trace_id = (trace.has_value() && absl::EqualsIgnoreCase(Av(*trace), "true")) ||
+                         parsed->return_trace;
   FillMetadata(request, request_id, &plan);
   result.rpc = std::move(plan);
   return result;
@@ -194,8 +204,11 @@ HttpResponse EarlyError(std::string_view target, int http_status, std::string_vi
 HttpResponse InvokeResultToHttp(const RpcPlan& plan, const grpc::Status& status,
                                 const v1::InvokeResponse& response, std::string_view retry_after) {
   if (!status.ok()) return ErrorResponseFromStatus(plan.flavor, status, retry_after);
-  return JsonResponse(200, AddCustomOutputs(response.response_json(),
-                                            response.custom_outputs_json()));
+  std::string body = AddCustomOutputs(response.response_json(), response.custom_outputs_json());
+  if (plan.return_trace_id && plan.flavor == ApiFlavor::kInvocations) {
+    body = AddTraceId(body, plan.trace_id);
+  }
+  return JsonResponse(200, std::move(body));
 }
 
 HttpResponse AgentInfoResultToHttp(const grpc::Status& status, const v1::AgentInfo& info,

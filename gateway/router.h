@@ -32,7 +32,11 @@ struct RpcPlan {
   HeaderList metadata;                      // gRPC metadata, lowercase keys
   std::optional<std::chrono::milliseconds> timeout;  // from x-request-timeout (seconds)
   std::string request_id;
-  bool return_trace_id = false;  // x-mlflow-return-trace-id: true (MLflow framing only)
+  // The W3C trace id (32 hex) of the call: the caller's traceparent's, or a new trace's.
+  std::string trace_id;
+  // x-mlflow-return-trace-id: true, or databricks_options.return_trace: true (MLflow framing
+  // only): a `{"trace_id"}` frame before [DONE], or metadata.trace_id in a JSON answer.
+  bool return_trace_id = false;
 
   SseFraming framing() const {
     return flavor == ApiFlavor::kResponses ? SseFraming::kOpenAi : SseFraming::kMlflow;

@@ -9,7 +9,7 @@ SseStream::SseStream(RpcTracker* tracker, RpcPlan plan, std::shared_ptr<StreamSi
       plan_(std::move(plan)),
       sink_(std::move(sink)),
       framer_(plan_.framing(), plan_.return_trace_id && plan_.framing() == SseFraming::kMlflow
-                                   ? std::optional<std::string>(plan_.request_id)
+                                   ? std::optional<std::string>(plan_.trace_id)
                                    : std::nullopt) {}
 
 std::shared_ptr<SseStream> SseStream::Start(agentgateway::v1::AgentService::Stub* stub,

@@ -4,6 +4,7 @@
 #include "server/invoke_reactor.h"
 #include "server/logging.h"
 #include "server/stream_reactor.h"
+#include "server/trace_context.h"
 
 namespace agentgateway {
 namespace {
@@ -80,7 +81,17 @@ absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
     absl::Status scopes = identity::CheckTokenScopes(*a.profile, a.run.bearer_token, options_.scopes);
     if (!scopes.ok()) return scopes;
   }
-  for (const char* key : {"traceparent", "tracestate", "x-request-id"}) {
+  // The upstream call joins the caller's trace, or starts one (then the caller's tracestate,
+  // if any, belongs to no trace and is dropped). The trace id goes back to gRPC callers in the
+  // `x-trace-id` trailing metadata and into the call's log line.
+  std::string traceparent = Metadata(context, "traceparent");
+  const bool continue_trace = IsValidTraceparent(traceparent);
+  if (!continue_trace) traceparent = NewTraceparent();
+  a.info.trace_id = std::string(TraceIdOf(traceparent));
+  context->AddTrailingMetadata("x-trace-id", a.info.trace_id);
+  a.run.forward_headers.emplace_back("traceparent", std::move(traceparent));
+  for (const char* key : {"tracestate", "x-request-id"}) {
+    if (std::string_view(key) == "tracestate" && !continue_trace) continue;
     std::string value = Metadata(context, key);
     if (!value.empty()) a.run.forward_headers.emplace_back(key, std::move(value));
   }

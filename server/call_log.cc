@@ -24,6 +24,7 @@ void LogCall(const CallInfo& info, const grpc::Status& status, std::int64_t even
                   .count();
   LogFields fields = {{"rpc", info.rpc},
                       {"request_id", info.request_id},
+                      {"trace_id", info.trace_id},
                       {"profile", info.profile},
                       {"auth", info.auth},
                       {"user", info.user},

@@ -18,6 +18,7 @@ struct CallInfo {
   std::string profile;
   std::string auth;        // app | user
   std::string user;        // context.user_id, else the forwarded user / email; may be empty
+  std::string trace_id;    // W3C trace id of the upstream call (32 hex)
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   // The call's admission slot (load shedding); released when the call's end is decided.
   std::shared_ptr<void> slot;
@@ -25,7 +26,7 @@ struct CallInfo {
   std::shared_ptr<void> lifetime;
 };
 
-// Logs {"msg":"call","rpc","request_id","profile","auth","user","code","duration_ms"[,"events"]}.
+// Logs {"msg":"call","rpc","request_id","trace_id","profile","auth","user","code","duration_ms"[,"events"]}.
 // `events` < 0: not a stream.
 void LogCall(const CallInfo& info, const grpc::Status& status, std::int64_t events = -1);
 

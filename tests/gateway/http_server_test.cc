@@ -95,9 +95,11 @@ TEST_F(HttpServerTest, InvokeErrorsUseRouteShapeAndRetryAfter) {
 }
 
 TEST_F(HttpServerTest, MlflowStreamWithTraceId) {
-  TestResponse r = Exchange(MakeRequest("POST", "/invocations", kStreamBody,
-                                        {{"x-request-id", "rid-9"},
-                                         {"x-mlflow-return-trace-id", "true"}}));
+  TestResponse r = Exchange(MakeRequest(
+      "POST", "/invocations", kStreamBody,
+      {{"x-request-id", "rid-9"},
+       {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+       {"x-mlflow-return-trace-id", "true"}}));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.Header("content-type"), "text/event-stream");
   EXPECT_EQ(r.Header("cache-control"), "no-cache");
@@ -109,7 +111,7 @@ TEST_F(HttpServerTest, MlflowStreamWithTraceId) {
             "data: {\"type\":\"response.output_text.delta\",\"delta\":\"Hel\"}\n\n"
             "data: {\"type\":\"response.output_text.delta\",\"delta\":\"lo\"}\n\n"
             "data: {\"type\":\"response.completed\",\"response\":{\"id\":\"r1\"}}\n\n"
-            "data: {\"trace_id\": \"rid-9\"}\n\n"
+            "data: {\"trace_id\": \"4bf92f3577b34da6a3ce929d0e0e4736\"}\n\n"
             "data: [DONE]\n\n");
 }
 

@@ -194,3 +194,22 @@ TEST(AddCustomOutputsTest, InsertsWithoutReserialising) {
 
 }  // namespace
 }  // namespace agentgateway::gateway
+
+namespace agentgateway::gateway {
+namespace {
+
+TEST(AddTraceIdTest, IntoExistingNullMissingOrEmptyMetadata) {
+  EXPECT_EQ(AddTraceId(R"({"id":"r","metadata":{"k":1}})", "t1"),
+            R"({"id":"r","metadata":{"trace_id":"t1","k":1}})");
+  EXPECT_EQ(AddTraceId(R"({"id":"r","metadata":{}})", "t1"),
+            R"({"id":"r","metadata":{"trace_id":"t1"}})");
+  EXPECT_EQ(AddTraceId(R"({"id":"r","metadata":null})", "t1"),
+            R"({"id":"r","metadata":{"trace_id":"t1"}})");
+  EXPECT_EQ(AddTraceId(R"({"id":"r"})", "t1"), R"({"metadata":{"trace_id":"t1"},"id":"r"})");
+  EXPECT_EQ(AddTraceId(R"({})", "t1"), R"({"metadata":{"trace_id":"t1"}})");
+  EXPECT_EQ(AddTraceId(R"({"metadata":{"trace_id":"up"}})", "t1"), R"({"metadata":{"trace_id":"up"}})");
+  EXPECT_EQ(AddTraceId("not json", "t1"), "not json");
+}
+
+}  // namespace
+}  // namespace agentgateway::gateway

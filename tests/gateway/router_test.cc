@@ -18,6 +18,7 @@ std::string HeaderOf(const HttpResponse& r, std::string_view name) {
   return "";
 }
 
+constexpr char kTraceparent[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 constexpr char kBody[] = R"({"input":[{"role":"user","content":"hi"}]})";
 
 TEST(RouterTest, Health) {
@@ -109,19 +110,19 @@ TEST(RouterTest, HeadersBecomeMetadata) {
                              {"x-forwarded-preferred-username", "uu"},
                              {"x-real-ip", "10.0.0.1"},
                              {"x-request-id", "rid-1"},
-                             {"traceparent", "00-abc-def-01"},
+                             {"traceparent", kTraceparent},
                              {"tracestate", "k=v"},
                              {"x-request-timeout", "2.5"},
                              {"x-mlflow-return-trace-id", "true"},
                              {"authorization", "Bearer secret"}}));
   ASSERT_TRUE(r.rpc.has_value());
   EXPECT_EQ(r.request_id, "rid-1");
-  HeaderList expected = {{"x-forwarded-access-token", "tok"},
+  HeaderList expected = {{"traceparent", kTraceparent},
+                         {"x-forwarded-access-token", "tok"},
                          {"x-forwarded-user", "u1"},
                          {"x-forwarded-email", "u@x"},
                          {"x-forwarded-preferred-username", "uu"},
                          {"x-real-ip", "10.0.0.1"},
-                         {"traceparent", "00-abc-def-01"},
                          {"tracestate", "k=v"},
                          {"x-request-timeout", "2.5"},
                          {"x-request-id", "rid-1"}};
@@ -129,6 +130,58 @@ TEST(RouterTest, HeadersBecomeMetadata) {
   ASSERT_TRUE(r.rpc->timeout.has_value());
   EXPECT_EQ(r.rpc->timeout->count(), 2500);
   EXPECT_TRUE(r.rpc->return_trace_id);
+  EXPECT_EQ(r.rpc->trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+}
+
+std::string MetadataValue(const RpcPlan& plan, const std::string& key) {
+  for (const auto& [k, v] : plan.metadata) {
+    if (k == key) return v;
+  }
+  return "";
+}
+
+TEST(RouterTest, AMissingOrInvalidTraceparentStartsANewTrace) {
+  for (const char* bad : {"", "00-abc-def-01", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                          "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+                          "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"}) {
+    HeaderList headers = {{"tracestate", "k=v"}};
+    if (*bad) headers.emplace_back("traceparent", bad);
+    RouteResult r = Route(Req("POST", "/invocations", kBody, headers));
+    ASSERT_TRUE(r.rpc.has_value());
+    std::string traceparent = MetadataValue(*r.rpc, "traceparent");
+    EXPECT_THAT(traceparent, ::testing::MatchesRegex("00-[0-9a-f]{32}-[0-9a-f]{16}-01")) << bad;
+    EXPECT_NE(traceparent, bad);
+    EXPECT_EQ(r.rpc->trace_id, traceparent.substr(3, 32));
+    EXPECT_EQ(MetadataValue(*r.rpc, "tracestate"), "") << "a new trace drops the old state";
+  }
+  RouteResult a = Route(Req("POST", "/invocations", kBody));
+  RouteResult b = Route(Req("POST", "/invocations", kBody));
+  EXPECT_NE(a.rpc->trace_id, b.rpc->trace_id);
+}
+
+TEST(RouterTest, DatabricksOptionsReturnTraceAsksForTheTraceIdToo) {
+  RouteResult r = Route(Req("POST", "/invocations",
+                            R"({"input":[{"role":"user","content":"hi"}],)"
+                            R"("databricks_options":{"return_trace":true}})"));
+  ASSERT_TRUE(r.rpc.has_value());
+  EXPECT_TRUE(r.rpc->return_trace_id);
+  RouteResult off = Route(Req("POST", "/invocations",
+                              R"({"input":[{"role":"user","content":"hi"}],)"
+                              R"("databricks_options":{"return_trace":false}})"));
+  EXPECT_FALSE(off.rpc->return_trace_id);
+}
+
+TEST(RouterTest, JsonAnswerCarriesTheTraceIdInMetadataWhenAsked) {
+  RpcPlan plan;
+  plan.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  v1::InvokeResponse response;
+  response.set_response_json(R"({"id":"r1","metadata":{"a":"b"},"output":[]})");
+  HttpResponse plain = InvokeResultToHttp(plan, grpc::Status::OK, response, "");
+  EXPECT_EQ(plain.body, R"({"custom_outputs":{},"id":"r1","metadata":{"a":"b"},"output":[]})");
+  plan.return_trace_id = true;
+  HttpResponse traced = InvokeResultToHttp(plan, grpc::Status::OK, response, "");
+  EXPECT_EQ(traced.body,
+            R"({"custom_outputs":{},"id":"r1","metadata":{"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","a":"b"},"output":[]})");
 }
 
 TEST(RouterTest, GeneratedRequestIdWhenAbsentOrInvalid) {

@@ -551,3 +551,34 @@ TEST_F(AgentServiceTest, AgentInfoListsProfiles) {
 
 }  // namespace
 }  // namespace agentgateway
+
+namespace agentgateway {
+namespace {
+
+TEST_F(AgentServiceTest, CallsJoinTheCallersTraceOrStartOne) {
+  // The fake engine does not expose RunContext headers, so this checks the caller-visible
+  // half: the trace id comes back in trailing metadata.
+  grpc::ClientContext joined;
+  joined.AddMetadata("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  v1::InvokeResponse response;
+  std::thread first([&] { stub_->Invoke(&joined, Hello(), &response); });
+  engine_.WaitInvoke()(InvokeResult{.response_json = "{}"});
+  first.join();
+  auto trace = joined.GetServerTrailingMetadata().find("x-trace-id");
+  ASSERT_NE(trace, joined.GetServerTrailingMetadata().end());
+  EXPECT_EQ(std::string(trace->second.data(), trace->second.size()),
+            "4bf92f3577b34da6a3ce929d0e0e4736");
+
+  grpc::ClientContext fresh;
+  fresh.AddMetadata("traceparent", "garbage");
+  std::thread second([&] { stub_->Invoke(&fresh, Hello(), &response); });
+  engine_.WaitInvoke()(InvokeResult{.response_json = "{}"});
+  second.join();
+  trace = fresh.GetServerTrailingMetadata().find("x-trace-id");
+  ASSERT_NE(trace, fresh.GetServerTrailingMetadata().end());
+  EXPECT_THAT(std::string(trace->second.data(), trace->second.size()),
+              ::testing::MatchesRegex("[0-9a-f]{32}"));
+}
+
+}  // namespace
+}  // namespace agentgateway
