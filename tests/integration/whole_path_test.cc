@@ -198,5 +198,67 @@ TEST_F(WholePathTest, ReplayedLongIdsAreCutBeforeTheUpstreamSeesThem) {
   EXPECT_THAT(upstream, ::testing::Not(HasSubstr("\"status\"")));
 }
 
+// One conversation over three turns, each re-sending the whole history with the previous
+// answers as the gateway returned them: upstream ids are 72 characters (more than upstream
+// accepts back) and items carry output-only fields. Every turn must succeed, the upstream must
+// only ever see ids of at most 64 characters, and a long id must reach it as the same short id
+// on every turn (otherwise function_call / function_call_output pairs would come apart).
+TEST_F(WholePathTest, MultiTurnConversationReplaysLongUpstreamIdsThroughBothDoors) {
+  const char* questions[] = {"How did sales do last quarter?",
+                             "Check that with python_exec please",
+                             "And what does the handbook say about bonuses?"};
+  for (const bool rest : {true, false}) {
+    SCOPED_TRACE(rest ? "REST /invocations" : "gRPC Invoke");
+    json::array history;
+    json::array previous_upstream_input;
+    int long_ids = 0;
+    for (int turn = 0; turn < 3; ++turn) {
+      SCOPED_TRACE("turn " + std::to_string(turn + 1));
+      history.push_back(json::object{{"role", "user"}, {"content", questions[turn]}});
+      json::value answer;
+      if (rest) {
+        auto result = stack_->Post("/invocations", json::serialize(json::object{{"input", history}}));
+        ASSERT_EQ(result.head.status, 200) << result.body;
+        answer = json::parse(result.body);
+      } else {
+        v1::InvokeRequest request;
+        for (const json::value& item : history) request.add_input()->set_json(json::serialize(item));
+        grpc::ClientContext ctx;
+        v1::InvokeResponse response;
+        grpc::Status status = stack_->grpc().Invoke(&ctx, request, &response);
+        ASSERT_TRUE(status.ok()) << status.error_message();
+        answer = json::parse(response.response_json());
+      }
+      const json::array& output = answer.at("output").as_array();
+      ASSERT_FALSE(output.empty());
+      for (const json::value& item : output) {
+        for (const char* key : {"id", "call_id"}) {
+          if (const json::value* id = item.as_object().if_contains(key)) {
+            if (id->as_string().size() > kMaxUpstreamIdLength) ++long_ids;
+          }
+        }
+        history.push_back(item);  // replayed exactly as returned
+      }
+      json::value sent = json::parse(stack_->LastUpstreamBody());
+      const json::array& input = sent.at("input").as_array();
+      ASSERT_EQ(input.size(), history.size() - output.size());
+      for (std::size_t i = 0; i < input.size(); ++i) {
+        const json::object& item = input[i].as_object();
+        EXPECT_FALSE(item.contains("status")) << json::serialize(item);
+        for (const char* key : {"id", "call_id"}) {
+          const json::value* id = item.if_contains(key);
+          if (id == nullptr) continue;
+          EXPECT_LE(id->as_string().size(), kMaxUpstreamIdLength) << json::serialize(item);
+          if (i < previous_upstream_input.size()) {  // the same item as last turn: same id
+            EXPECT_EQ(*id, previous_upstream_input[i].as_object().at(key)) << key;
+          }
+        }
+      }
+      previous_upstream_input = input;
+    }
+    EXPECT_GE(long_ids, 4) << "the emulator's tool rounds must have produced long ids";
+  }
+}
+
 }  // namespace
 }  // namespace agentgateway::testing
