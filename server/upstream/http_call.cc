@@ -463,6 +463,7 @@ void CallImpl::Fail(absl::Status status) {
 }
 
 void CallImpl::Complete(absl::Status status, bool reusable) {
+  if (reusable && handler_ != nullptr && !handler_->ConnectionReusable()) reusable = false;
   {
     absl::MutexLock lock(&mu_);
     if (done_) return;

@@ -91,6 +91,10 @@ class ResponseHandler {
   // Exactly once: OK when the body ended normally; otherwise the failure (UNAVAILABLE for
   // connect/TLS/reset, DEADLINE_EXCEEDED for a timeout, CANCELLED after Call::Cancel()).
   virtual void OnComplete(absl::Status status) = 0;
+  // Asked once, just before a body that ended normally lets its connection go back to the
+  // pool: false closes it instead (the handler judged the exchange broken, e.g. an SSE stream
+  // that ended without its terminal event; a server that misbehaved once is not reused).
+  virtual bool ConnectionReusable() { return true; }
 };
 
 // Handle to an in-flight call. Thread-safe; may outlive the call.

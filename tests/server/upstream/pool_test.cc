@@ -88,6 +88,8 @@ class Recorder : public ResponseHandler {
     std::lock_guard lock(mu_);
     return head_.status;
   }
+  bool ConnectionReusable() override { return reusable; }
+  bool reusable = true;  // what the handler answers when its connection could go back
 
  private:
   std::mutex mu_;
@@ -403,6 +405,21 @@ TEST(HttpPool, FinishedCallsLeaveNoBackstopBehind) {
     ASSERT_TRUE(result.ok()) << result.status();
   }
   EXPECT_EQ(pool->Stats().connections_opened, 1u);
+}
+
+TEST(HttpPool, HandlerCanRefuseToGiveItsConnectionBack) {
+  TestServer server(AlwaysOk);
+  auto pool = MakePool();
+  auto judged_broken = std::make_shared<Recorder>();
+  judged_broken->reusable = false;
+  auto call = pool->Start(Get(HttpUrl(server)), judged_broken);
+  ASSERT_TRUE(judged_broken->WaitDone());
+  EXPECT_TRUE(judged_broken->status().ok()) << judged_broken->status();
+  EXPECT_TRUE(server.WaitClosed(1));
+  EXPECT_EQ(pool->Stats().idle, 0u);
+  ASSERT_TRUE(pool->Fetch(Get(HttpUrl(server))).ok());
+  EXPECT_EQ(server.accepted(), 2);  // a new connection: the first was not reused
+  EXPECT_EQ(pool->Stats().idle, 1u);
 }
 
 TEST(HttpPool, QueueBeyondItsCapIsRefusedAtOnce) {
