@@ -73,11 +73,12 @@ struct Emulator::Impl {
       socket.set_option(tcp::no_delay(true), ec);
       if (ssl) {
         std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(
-            beast::ssl_stream<beast::tcp_stream>(std::move(socket), *ssl), router)
+            beast::ssl_stream<beast::tcp_stream>(std::move(socket), *ssl), router,
+            options.on_client_closed)
             ->Start();
       } else {
         std::make_shared<HttpSession<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)),
-                                                         router)
+                                                         router, options.on_client_closed)
             ->Start();
       }
     }

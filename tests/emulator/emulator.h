@@ -8,7 +8,9 @@
 #ifndef AGENTGATEWAY_TESTS_EMULATOR_EMULATOR_H_
 #define AGENTGATEWAY_TESTS_EMULATOR_EMULATOR_H_
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,6 +31,13 @@ struct EmulatorOptions {
   int token_ttl_seconds = 3600;  // of app tokens from POST /oidc/v1/token; > 0
   // false: an unknown bearer token runs as "static"; true: it is a 401.
   bool require_known_tokens = false;
+  // Test hook: called once for each stream or hang whose client left first (what
+  // `streams_client_closed` counts), with the steady_clock time taken as the emulator's pending
+  // read or write on that socket failed, before the emulator closes its side. Runs on an
+  // emulator io thread: with `threads` > 1 calls may overlap, so it must be thread-safe; it
+  // must be quick, must not block, and must not call into this Emulator. It may run until
+  // Stop() returns, so what it captures must outlive Stop(). Empty: nothing is called.
+  std::function<void(std::chrono::steady_clock::time_point)> on_client_closed;
 };
 
 class Emulator {

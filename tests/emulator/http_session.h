@@ -7,11 +7,13 @@
 // Router, which lets faults cut a response anywhere.
 //
 // While a stream or a hang is open, a read stays pending on the socket ("watch"): its failure
-// is how the emulator notices a client that went away (counted in streams_client_closed).
+// is how the emulator notices a client that went away (counted in streams_client_closed, and
+// reported to EmulatorOptions::on_client_closed with the time it was seen).
 #ifndef AGENTGATEWAY_TESTS_EMULATOR_HTTP_SESSION_H_
 #define AGENTGATEWAY_TESTS_EMULATOR_HTTP_SESSION_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +40,8 @@ inline constexpr std::size_t kBodyLimit = 64 << 20;
 inline constexpr std::size_t kHeaderLimit = 64 << 10;
 inline constexpr std::chrono::milliseconds kWaitPollInterval{2};
 
+using ClientClosedHook = std::function<void(std::chrono::steady_clock::time_point)>;
+
 std::string SerializeReplyHead(const Reply& reply, bool keep_alive);
 std::string StreamHead(bool keep_alive);
 
@@ -46,8 +50,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
-  HttpSession(Stream stream, Router& router)
-      : stream_(std::move(stream)), router_(router), timer_(stream_.get_executor()) {
+  // `on_client_closed` (possibly empty) is owned by the Emulator and outlives every session.
+  HttpSession(Stream stream, Router& router, const ClientClosedHook& on_client_closed)
+      : stream_(std::move(stream)),
+        router_(router),
+        on_client_closed_(on_client_closed),
+        timer_(stream_.get_executor()) {
     router_.stats().ConnectionOpened();
   }
   ~HttpSession() { router_.stats().ConnectionClosed(); }
@@ -242,7 +250,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void ClientGone() {
     if (state_ == State::kStreaming || state_ == State::kHanging) {
+      auto seen = std::chrono::steady_clock::now();
       router_.stats().Inc(Stats::kStreamsClientClosed);
+      if (on_client_closed_) on_client_closed_(seen);
     }
     Close();
   }
@@ -271,6 +281,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   Stream stream_;
   Router& router_;
+  const ClientClosedHook& on_client_closed_;
   asio::steady_timer timer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
