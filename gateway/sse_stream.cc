@@ -42,11 +42,16 @@ void SseStream::OnReadDone(bool ok) {
     RemoveHold();  // no more events: let OnDone come with the status
     return;
   }
+  std::string frames = framer_.Event(event_);
+  if (frames.empty()) {  // held back or folded away by the framer: nothing to write yet
+    StartRead(&event_);
+    return;
+  }
   started_writing_ = true;
   std::weak_ptr<SseStream> weak = weak_from_this();
   // The sink completes after self_ may have been reset only if OnDone already ran, which the
   // hold prevents; the weak_ptr is a guard, not a lifetime.
-  sink_->Write(framer_.Event(event_), [weak](bool written) {
+  sink_->Write(std::move(frames), [weak](bool written) {
     if (auto stream = weak.lock()) stream->OnSinkWriteDone(written);
   });
 }
@@ -82,7 +87,9 @@ void SseStream::OnDone(const grpc::Status& status) {
 }
 
 std::string SseStream::ErrorFrames(grpc::StatusCode code, std::string_view message) {
-  return framer_.Error(GrpcCodeName(code), message) + framer_.Done();
+  // In this order: Error() drops a held-back response.completed that Done() would send.
+  std::string frames = framer_.Error(GrpcCodeName(code), message);
+  return frames + framer_.Done();
 }
 
 }  // namespace agentgateway::gateway

@@ -4,6 +4,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "server/agent_service.h"
+#include "server/response_assembler.h"
 
 namespace agentgateway {
 
@@ -16,6 +17,9 @@ class StreamReactor::State final : public EventSink {
   explicit State(StreamReactor* reactor) : reactor_(reactor) {}
 
   bool OnEvent(EngineEvent event) override {
+    // Before the lock: assembler_ is touched only here, and the engine never calls OnEvent
+    // concurrently for one run.
+    assembler_.Process(event.type, event.json);
     bool keep_reading;
     {
       absl::MutexLock lock(&mu_);
@@ -144,6 +148,8 @@ class StreamReactor::State final : public EventSink {
     if (resume && run) run->Resume();
   }
 
+  // Repairs a response.completed that came with an empty output (see OnEvent for its thread).
+  ResponseAssembler assembler_;
   absl::Mutex mu_;
   StreamReactor* reactor_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<RunHandle> run_ ABSL_GUARDED_BY(mu_);
