@@ -56,6 +56,17 @@ struct HttpServer::Impl {
     });
   }
 
+  // Closes the listener on its strand and waits until it is closed (the io threads must run).
+  void CloseAcceptor() {
+    std::promise<void> closed;
+    net::post(acceptor.get_executor(), [this, &closed] {
+      boost::system::error_code ignored;  // closing an acceptor only fails when already closed
+      acceptor.close(ignored);
+      closed.set_value();
+    });
+    closed.get_future().wait();
+  }
+
   // Declared before ioc: TLS streams left in the io_context's handlers are freed with it.
   std::optional<net::ssl::context> tls;
   std::shared_ptr<grpc::Channel> channel;
@@ -131,13 +142,7 @@ void HttpServer::BeginDrain() {
     if (impl_->stopped) return;  // the io threads are gone: nothing would run the close
   }
   impl_->env.draining.store(true);
-  std::promise<void> closed;
-  net::post(impl_->acceptor.get_executor(), [this, &closed] {
-    boost::system::error_code ignored;  // closing an acceptor only fails when already closed
-    impl_->acceptor.close(ignored);
-    closed.set_value();
-  });
-  closed.get_future().wait();
+  impl_->CloseAcceptor();
 }
 
 bool HttpServer::WaitIdle(std::chrono::milliseconds timeout) {
@@ -150,13 +155,7 @@ void HttpServer::Stop() {
     if (impl_->stopped) return;
     impl_->stopped = true;
   }
-  std::promise<void> closed;
-  net::post(impl_->acceptor.get_executor(), [this, &closed] {
-    boost::system::error_code ignored;  // closing an acceptor only fails when already closed
-    impl_->acceptor.close(ignored);
-    closed.set_value();
-  });
-  closed.get_future().wait();
+  impl_->CloseAcceptor();
   impl_->registry.ShutdownAll();
   // Sessions posted TryCancel already; this also covers calls whose session is gone, and waits
   // for each call's last callback so none posts to a destroyed io_context.

@@ -63,6 +63,14 @@ void AppendNumber(std::string& out, double v) {
   out += buf;
 }
 
+// A W3C trace id is an identifier shared with every tracing backend, not a secret, though its
+// 32 hex digits look like a token to the scrubber: the `trace_id` field keeps it when it is
+// exactly that shape.
+bool IsTraceIdField(std::string_view key, std::string_view value) {
+  return key == "trace_id" && value.size() == 32 &&
+         value.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
 }  // namespace
 
 void Log(LogLevel level, std::string_view message, const LogFields& fields) {
@@ -78,7 +86,7 @@ void Log(LogLevel level, std::string_view message, const LogFields& fields) {
         [&](const auto& v) {
           using T = std::decay_t<decltype(v)>;
           if constexpr (std::is_same_v<T, std::string>) {
-            text += json::serialize(json::string(ScrubForLog(v)));
+            text += json::serialize(json::string(IsTraceIdField(key, v) ? v : ScrubForLog(v)));
           } else if constexpr (std::is_same_v<T, bool>) {
             text += v ? "true" : "false";
           } else if constexpr (std::is_same_v<T, double>) {

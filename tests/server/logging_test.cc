@@ -30,5 +30,23 @@ TEST(LoggingTest, WritesOneJsonObjectPerLineWithScrubbedStrings) {
   EXPECT_THAT(lines[0], ::testing::Not(::testing::HasSubstr("dapi0123456789abcdef")));
 }
 
+TEST(LoggingTest, TraceIdsAreKeptButOnlyInTheTraceIdFieldAndOnlyInTheirShape) {
+  std::vector<std::string> lines;
+  SetLogSinkForTesting([&](std::string_view line) { lines.emplace_back(line); });
+  const std::string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+  Log(LogLevel::kInfo, "call",
+      {{"trace_id", trace},
+       {"error", "token " + trace},
+       {"other", std::string("trace_id dapi0123456789abcdef0123456789abcdef")}});
+  Log(LogLevel::kInfo, "call", {{"trace_id", std::string("dapi0123456789abcdef0123456789abcdef")}});
+  SetLogSinkForTesting(nullptr);
+  ASSERT_EQ(lines.size(), 2u);
+  boost::json::value v = boost::json::parse(lines[0]);
+  EXPECT_EQ(v.at("trace_id").as_string(), trace);
+  EXPECT_THAT(std::string(v.at("error").as_string()), ::testing::Not(::testing::HasSubstr(trace)));
+  EXPECT_THAT(lines[0], ::testing::Not(::testing::HasSubstr("dapi0123456789abcdef")));
+  EXPECT_THAT(lines[1], ::testing::Not(::testing::HasSubstr("dapi0123456789abcdef")));
+}
+
 }  // namespace
 }  // namespace agentgateway
