@@ -374,6 +374,39 @@ TEST_F(EmulatorTest, TruncateFaultEndsChunkedBodyWithoutTerminalEvent) {
   EXPECT_EQ(client.ReadToEnd(), boost::asio::error::eof);
 }
 
+TEST_F(EmulatorTest, EarlyResetFaultResetsBeforeTheHead) {
+  for (bool stream : {true, false}) {
+    SCOPED_TRACE(stream ? "stream" : "non-stream");
+    ClientResponse r =
+        Post(UserBody("q", {{"stream", stream}}), {{"X-Emulator-Fault", "reset-early"}});
+    EXPECT_EQ(r.ec, boost::asio::error::connection_reset) << r.ec.message();
+    EXPECT_EQ(r.headers.find(http::field::server), r.headers.end());  // no head was sent
+    EXPECT_TRUE(r.body.empty());
+  }
+  json::value stats = Stats();
+  EXPECT_EQ(stats.at("faults").at("reset-early").as_int64(), 2);
+  EXPECT_EQ(stats.at("streams_started").as_int64(), 0);
+  EXPECT_EQ(stats.at("responses_requests").as_int64(), 2);
+}
+
+TEST_F(EmulatorTest, EarlyTruncateFaultSendsTheHeadAndNoEvent) {
+  TestClient client = Client();
+  ClientResponse r = client.Exchange(http::verb::post, kPath, UserBody("q", {{"stream", true}}),
+                                     {{"X-Emulator-Fault", "truncate-early"}});
+  EXPECT_FALSE(r.ec) << r.ec.message();  // a well-formed chunked body, just empty
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers[http::field::content_type], "text/event-stream");
+  EXPECT_TRUE(r.body.empty()) << r.body;
+  EXPECT_EQ(client.ReadToEnd(), boost::asio::error::eof);
+
+  r = Post(UserBody("q [[fault:truncate-early]]"));
+  EXPECT_EQ(r.ec, http::error::partial_message) << r.ec.message();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers[http::field::content_length], "1");
+  EXPECT_TRUE(r.body.empty()) << r.body;
+  EXPECT_EQ(Stats().at("faults").at("truncate-early").as_int64(), 2);
+}
+
 TEST_F(EmulatorTest, ErrorEventFaults) {
   ClientResponse r = Post(UserBody("q", {{"stream", true}}),
                           {{"X-Emulator-Fault", "error-then-completed"}});
@@ -391,6 +424,18 @@ TEST_F(EmulatorTest, ErrorEventFaults) {
   EXPECT_EQ(events[2].event, "error");
   EXPECT_EQ(Str(events[2].json, "code"), "oauth");
   EXPECT_NE(Str(events[2].json, "message").find("https://"), std::string::npos);
+  r = Post(UserBody("q", {{"stream", true}}), {{"X-Emulator-Fault", "error-event-first"}});
+  EXPECT_FALSE(r.ec) << r.ec.message();
+  events = ParseSse(r.body);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].event, "error");
+  EXPECT_EQ(events[0].data, R"({"message":"The emulator failed before starting the response"})");
+  // The non-stream flavour of every error-event fault is a 500.
+  for (std::string_view fault : {"error-event-first", "error-event", "error-then-completed"}) {
+    r = Post(UserBody("q"), {{"X-Emulator-Fault", std::string(fault)}});
+    EXPECT_EQ(r.status, 500) << fault;
+    EXPECT_EQ(Str(r.Json(), "error_code"), "INTERNAL_ERROR") << fault;
+  }
 }
 
 TEST_F(EmulatorTest, DripDeliversEveryEvent) {
@@ -402,6 +447,16 @@ TEST_F(EmulatorTest, DripDeliversEveryEvent) {
                                               {"X-Emulator-Drip-Ms", "1"}});
   EXPECT_EQ(plain.status, 200);
   EXPECT_EQ(Stats().at("faults").at("drip").as_int64(), 2);
+}
+
+TEST_F(EmulatorTest, DripDelayCanBeSetInTheQuestion) {
+  // The default 200 ms per event would take over 2 s for this stream; the marker's 1 ms must
+  // finish it well inside the bound.
+  TestClient client = Client();
+  client.Send(http::verb::post, kPath, UserBody("q [[fault:drip]] [[drip-ms:1]]", {{"stream", true}}));
+  EXPECT_EQ(WaitFor("streams_completed", 1, 1500).status, 200);
+  ClientResponse r = client.Read();
+  EXPECT_EQ(Types(ParseSse(r.body)).back(), "response.completed");
 }
 
 TEST_F(EmulatorTest, ClientCloseMidStreamIsCounted) {

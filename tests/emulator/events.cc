@@ -120,6 +120,11 @@ std::vector<std::string> BuildStreamFrames(const Turn& turn, const ResponseMeta&
   std::vector<std::string> frames;
   frames.reserve(turn.deltas.size() + 12 * turn.rounds.size() + 4);
   FrameWriter w(frames);
+  if (options.error == StreamError::kErrorEventFirst) {
+    w.Raw("error", {{"message", "The emulator failed before starting the response"}});
+    if (options.done_marker) frames.push_back("data: [DONE]\n\n");
+    return frames;
+  }
   for (std::size_t r = 0; r < turn.rounds.size(); ++r) {
     std::string id = r == 0 ? meta.id : Cat(meta.id, "_r", r);
     w.Emit("response.created", {{"response", ResponseObject(id, meta, "in_progress", {})}});
@@ -141,6 +146,7 @@ std::vector<std::string> BuildStreamFrames(const Turn& turn, const ResponseMeta&
                                       "https://emulator.invalid/explore/connections/login"}});
           break;
         case StreamError::kNone:
+        case StreamError::kErrorEventFirst:
           break;
       }
       break;

@@ -33,6 +33,7 @@ enum class StreamError {
   kErrorThenCompleted,  // `error` event (with type) then response.completed
   kErrorEvent,          // `event: error` whose data is only {"message": ...}
   kOauth,               // `event: error` with {"code":"oauth","message":"... login ... URL"}
+  kErrorEventFirst,     // `event: error` with only {"message": ...} as the very first frame
 };
 
 struct StreamOptions {

@@ -14,9 +14,13 @@
 namespace agentgateway::emulator {
 namespace {
 
-constexpr std::array<std::string_view, 13> kFaults = {
-    "429",        "500",   "503",   "html-502",  "reset", "truncate", "error-then-completed",
-    "error-event", "oauth", "drip", "hang",      "hang-mid", "none"};
+// Connection-level faults come in two phases: before the first event (`reset-early`,
+// `truncate-early`, `hang`, `error-event-first`) and after some (`reset`, `truncate`,
+// `hang-mid`, `error-event`).
+constexpr std::array<std::string_view, 16> kFaults = {
+    "429",        "500",   "503",  "html-502", "reset",    "truncate", "error-then-completed",
+    "error-event", "oauth", "drip", "hang",     "hang-mid", "none",     "reset-early",
+    "truncate-early", "error-event-first"};
 constexpr std::size_t kEventsBeforeCut = 3;      // reset, truncate
 constexpr std::size_t kEventsBeforeHangMid = 2;
 constexpr std::size_t kMaxBackgroundRuns = 10'000;
@@ -37,6 +41,23 @@ int64_t HeaderInt(const HttpRequestData& request, std::string_view name, int64_t
   int64_t value = fallback;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc() || value < 0) return fallback;
+  return std::min(value, max);
+}
+
+// The integer of a `[[NAME:N]]` marker in the question (what a caller that cannot set the
+// emulator's headers, such as the gateway's clients, writes instead); `fallback` when absent.
+int64_t MarkerInt(std::string_view question, std::string_view name, int64_t fallback,
+                  int64_t max) {
+  std::string open = Cat("[[", name, ":");
+  std::size_t start = question.find(open);
+  if (start == std::string_view::npos) return fallback;
+  start += open.size();
+  std::size_t end = question.find("]]", start);
+  int64_t value = fallback;
+  if (end == std::string_view::npos || !ParseInt(question.substr(start, end - start), value) ||
+      value < 0) {
+    return fallback;
+  }
   return std::min(value, max);
 }
 
@@ -66,8 +87,14 @@ bool StatusFault(std::string_view fault, Action& action) {
 Action NonStreamFault(std::string_view fault, std::string body) {
   Action action;
   action.reply.body = std::move(body);
-  if (fault == "reset") {
+  if (fault == "reset" || fault == "reset-early") {
     action.kind = Action::Kind::kReset;
+  } else if (fault == "truncate-early") {
+    // The head, then close before any body byte: a partial reply sends half its body, so a
+    // one-byte body (Content-Length: 1) leaves nothing to send.
+    action.kind = Action::Kind::kPartialReply;
+    action.end = Action::End::kTruncate;
+    action.reply.body = "{";
   } else if (fault == "hang") {
     action.kind = Action::Kind::kHang;
   } else if (fault == "truncate" || fault == "hang-mid") {
@@ -79,7 +106,8 @@ Action NonStreamFault(std::string_view fault, std::string body) {
         {"code", "oauth"},
         {"message", "Please login to the connection to continue: "
                     "https://emulator.invalid/explore/connections/login"}});
-  } else if (fault == "error-event" || fault == "error-then-completed") {
+  } else if (fault == "error-event" || fault == "error-then-completed" ||
+             fault == "error-event-first") {
     return ErrorAction(500, "INTERNAL_ERROR", "The emulator failed while running the agent");
   }
   return action;
@@ -93,11 +121,19 @@ Action StreamAction(std::string_view fault, const HttpRequestData& request, cons
   if (fault == "error-then-completed") options.error = StreamError::kErrorThenCompleted;
   if (fault == "error-event") options.error = StreamError::kErrorEvent;
   if (fault == "oauth") options.error = StreamError::kOauth;
+  if (fault == "error-event-first") options.error = StreamError::kErrorEventFirst;
   Action action;
+  if (fault == "reset-early") {
+    action.kind = Action::Kind::kReset;  // before the head: the request was read, nothing sent
+    return action;
+  }
   action.kind = Action::Kind::kStream;
   action.frames = BuildStreamFrames(turn, meta, options);
   action.stop_after = action.frames.size();
-  if (fault == "reset" || fault == "truncate" || fault == "hang") {
+  if (fault == "truncate-early") {
+    action.stop_after = 0;  // the head and the terminal chunk, no event
+    action.end = Action::End::kTruncate;
+  } else if (fault == "reset" || fault == "truncate" || fault == "hang") {
     action.stop_after = fault == "hang" ? 0 : std::min(kEventsBeforeCut, action.frames.size());
     action.end = fault == "reset"      ? Action::End::kReset
                  : fault == "truncate" ? Action::End::kTruncate
@@ -236,8 +272,12 @@ Action Router::RunResponses(const HttpRequestData& request, const Caller& caller
   Turn turn = RunScript(*parsed, options);
   ResponseMeta meta{Cat("resp_", seq), parsed->model,
                     static_cast<int64_t>(std::time(nullptr)), ResponseMetadata(*parsed, caller)};
+  constexpr int64_t kMaxDripMs = 3'600'000;
   std::chrono::milliseconds drip(
-      fault == "drip" ? HeaderInt(request, "x-emulator-drip-ms", 200, 3'600'000) : 0);
+      fault == "drip" ? HeaderInt(request, "x-emulator-drip-ms",
+                                  MarkerInt(parsed->question, "drip-ms", 200, kMaxDripMs),
+                                  kMaxDripMs)
+                      : 0);
 
   if (parsed->background) {
     BackgroundRun run;
