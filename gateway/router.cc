@@ -117,6 +117,47 @@ RouteResult RouteInvocation(const HttpRequest& request, ApiFlavor flavor, std::s
   return result;
 }
 
+// Mirrors the engine's rule (server/supervisor_engine.h IsValidResponseId), which stays the
+// authority for gRPC callers; checked here so a bad id never becomes a call.
+bool IsValidResponseId(std::string_view id) {
+  if (id.empty() || id.size() > 256) return false;
+  for (char c : id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+// GET {prefix}/{id}: a background run's poll under `profile` (empty: the default).
+RouteResult RoutePoll(const HttpRequest& request, ApiFlavor flavor, std::string profile,
+                      std::string_view raw_id, std::string request_id) {
+  RouteResult result;
+  result.request_id = request_id;
+  if (request.method != "GET") {
+    result.response = MethodNotAllowed(flavor, request.method, "GET");
+    return result;
+  }
+  std::optional<std::string> id = PercentDecode(raw_id);
+  if (!id.has_value() || !IsValidResponseId(*id)) {
+    result.response = MakeErrorResponse(
+        flavor, 400, "invalid response id: expected 1 to 256 characters of [A-Za-z0-9_-]",
+        "invalid_request");
+    return result;
+  }
+  RpcPlan plan;
+  plan.kind = RpcPlan::Kind::kGetResponse;
+  plan.flavor = flavor;
+  plan.get_response.set_id(*std::move(id));
+  plan.get_response.set_profile(std::move(profile));
+  plan.request_id = request_id;
+  FillMetadata(request, request_id, &plan);
+  result.rpc = std::move(plan);
+  return result;
+}
+
+ApiFlavor FlavorOf(absl::string_view door) {
+  return door == "responses" ? ApiFlavor::kResponses : ApiFlavor::kInvocations;
+}
+
 }  // namespace
 
 // A random (version 4) UUID: the form request ids usually take, and one that log scrubbing
@@ -152,6 +193,23 @@ RouteResult Route(const HttpRequest& request, const ServerState& state) {
     return RouteInvocation(request, flavor, "", request_id);
   }
   std::vector<absl::string_view> segments = absl::StrSplit(Av(path), '/');
+  // GET /responses/{id}, /invocations/{id}.
+  if (segments.size() == 3 && segments[0].empty() &&
+      (segments[1] == "responses" || segments[1] == "invocations")) {
+    return RoutePoll(request, FlavorOf(segments[1]), "", Sv(segments[2]), request_id);
+  }
+  // GET /agents/{name}/responses/{id}, /agents/{name}/invocations/{id}.
+  if (segments.size() == 5 && segments[0].empty() && segments[1] == "agents" &&
+      !segments[2].empty() && (segments[3] == "responses" || segments[3] == "invocations")) {
+    std::optional<std::string> profile = PercentDecode(Sv(segments[2]));
+    if (!profile.has_value() || profile->empty()) {
+      result.response = MakeErrorResponse(FlavorOf(segments[3]), 400,
+                                          "invalid agent name in path", "invalid_request");
+      return result;
+    }
+    return RoutePoll(request, FlavorOf(segments[3]), *std::move(profile), Sv(segments[4]),
+                     request_id);
+  }
   if (segments.size() == 4 && segments[0].empty() && segments[1] == "agents" &&
       !segments[2].empty() && segments[3] == "invocations") {
     if (!post) {
@@ -204,6 +262,9 @@ HttpResponse EarlyError(std::string_view target, int http_status, std::string_vi
 HttpResponse InvokeResultToHttp(const RpcPlan& plan, const grpc::Status& status,
                                 const v1::InvokeResponse& response, std::string_view retry_after) {
   if (!status.ok()) return ErrorResponseFromStatus(plan.flavor, status, retry_after);
+  if (plan.kind == RpcPlan::Kind::kGetResponse && plan.flavor == ApiFlavor::kResponses) {
+    return JsonResponse(200, response.response_json());  // the Responses object as it is
+  }
   std::string body = AddCustomOutputs(response.response_json(), response.custom_outputs_json());
   if (plan.return_trace_id && plan.flavor == ApiFlavor::kInvocations) {
     body = AddTraceId(body, plan.trace_id);

@@ -25,10 +25,12 @@ inline constexpr std::string_view kForwardedHeaders[] = {
     "x-request-timeout"};
 
 struct RpcPlan {
-  enum class Kind { kInvoke, kStream, kAgentInfo };
+  // kGetResponse: a background run's poll (GetResponse).
+  enum class Kind { kInvoke, kStream, kAgentInfo, kGetResponse };
   Kind kind = Kind::kInvoke;
   ApiFlavor flavor = ApiFlavor::kInvocations;
-  agentgateway::v1::InvokeRequest request;  // unused for kAgentInfo
+  agentgateway::v1::InvokeRequest request;  // kInvoke and kStream
+  agentgateway::v1::GetResponseRequest get_response;  // kGetResponse
   HeaderList metadata;                      // gRPC metadata, lowercase keys
   std::optional<std::chrono::milliseconds> timeout;  // from x-request-timeout (seconds)
   std::string request_id;
@@ -54,6 +56,10 @@ struct ServerState {
   bool draining = false;  // shutting down: readiness (/health, /health/ready) answers 503
 };
 
+// Background runs are polled with GET /responses/{id} (OpenAI shape) or GET /invocations/{id}
+// (MLflow shape: custom_outputs added, {"detail"} errors), and GET /agents/{name}/responses/{id}
+// or /agents/{name}/invocations/{id} for a named profile; an id that is not 1-256 characters of
+// [A-Za-z0-9_-] is a 400 before any call.
 // GET /health and /health/ready: readiness (503 {"status":"draining"} once draining);
 // GET /health/live: liveness (200 while the process serves HTTP at all).
 RouteResult Route(const HttpRequest& request, const ServerState& state = {});

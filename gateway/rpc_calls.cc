@@ -99,6 +99,9 @@ std::shared_ptr<grpc::ClientContext> StartUnaryCall(agentgateway::v1::AgentServi
   if (raw->plan.kind == RpcPlan::Kind::kAgentInfo) {
     stub->async()->GetAgentInfo(raw->context.get(), &raw->info_request, &raw->info_response,
                                 std::move(on_done));
+  } else if (raw->plan.kind == RpcPlan::Kind::kGetResponse) {
+    stub->async()->GetResponse(raw->context.get(), &raw->plan.get_response,
+                               &raw->invoke_response, std::move(on_done));
   } else {
     stub->async()->Invoke(raw->context.get(), &raw->plan.request, &raw->invoke_response,
                           std::move(on_done));

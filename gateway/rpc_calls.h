@@ -1,7 +1,7 @@
 // AgentService calls made on behalf of HTTP requests: the in-flight call registry used at
 // shutdown, the ClientContext set-up shared by all calls, and the unary calls (Invoke,
-// GetAgentInfo) whose results become one HttpResponse. No Asio here: completion callbacks run
-// on gRPC threads and the caller posts to its own strand.
+// GetResponse, GetAgentInfo) whose results become one HttpResponse. No Asio here: completion
+// callbacks run on gRPC threads and the caller posts to its own strand.
 #ifndef AGENTGATEWAY_GATEWAY_RPC_CALLS_H_
 #define AGENTGATEWAY_GATEWAY_RPC_CALLS_H_
 
@@ -48,9 +48,9 @@ std::string RetryAfter(const grpc::ClientContext& context);
 
 using ResponseCallback = std::function<void(HttpResponse)>;
 
-// Starts Invoke or GetAgentInfo for `plan`; `done` runs exactly once on a gRPC thread (or
-// inline with a 503 when the tracker is shutting down). Returns the call's context, for
-// TryCancel when the HTTP client goes away (null when the call was not started).
+// Starts Invoke, GetResponse or GetAgentInfo for `plan`; `done` runs exactly once on a gRPC
+// thread (or inline with a 503 when the tracker is shutting down). Returns the call's context,
+// for TryCancel when the HTTP client goes away (null when the call was not started).
 std::shared_ptr<grpc::ClientContext> StartUnaryCall(agentgateway::v1::AgentService::Stub* stub, RpcTracker* tracker, RpcPlan plan,
                     ResponseCallback done);
 

@@ -18,6 +18,10 @@ std::string Metadata(const grpc::CallbackServerContext* context, std::string_vie
 constexpr const char* kForwardedKeys[] = {"x-forwarded-access-token", "x-forwarded-user",
                                           "x-forwarded-email"};
 
+// The caller's own user claim, when its request carries one (a poll carries none).
+std::string UserIdOf(const v1::InvokeRequest& request) { return request.context().user_id(); }
+std::string UserIdOf(const v1::GetResponseRequest&) { return {}; }
+
 }  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -34,18 +38,19 @@ AgentServiceImpl::AgentServiceImpl(std::shared_ptr<const Config> config, Engine*
       options_(std::move(options)) {}
 
 absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
-    grpc::CallbackServerContext* context, const v1::InvokeRequest& request, CallInfo info) {
+    grpc::CallbackServerContext* context, const std::string& profile_name,
+    const std::string& user_id, CallInfo info) {
   Admission a;
   a.info = std::move(info);
   a.info.request_id = Metadata(context, "x-request-id");
-  a.profile = config_->FindProfile(request.profile());
+  a.profile = config_->FindProfile(profile_name);
   if (a.profile == nullptr) {
     std::string names;
     for (const auto& [name, unused] : config_->profiles) {
       absl::StrAppend(&names, names.empty() ? "" : ", ", name);
     }
     return absl::NotFoundError(
-        absl::StrCat("unknown agent profile '", request.profile(), "'; known: ", names));
+        absl::StrCat("unknown agent profile '", profile_name, "'; known: ", names));
   }
   a.info.profile = a.profile->name;
   a.info.auth = a.profile->auth;
@@ -64,7 +69,7 @@ absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
                                   "configured to sit behind a trusted proxy")}});
     }
   }
-  a.info.user = request.context().user_id().empty() ? forwarded_user : request.context().user_id();
+  a.info.user = user_id.empty() ? forwarded_user : user_id;
 
   if (a.profile->auth == "user") {
     // Never fall back to the app identity (design.md, "Never the wrong identity").
@@ -98,9 +103,9 @@ absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
   return a;
 }
 
-template <typename Reactor>
+template <typename Reactor, typename Request>
 Reactor* AgentServiceImpl::Begin(Reactor* reactor, grpc::CallbackServerContext* context,
-                                 const v1::InvokeRequest& request) {
+                                 const Request& request) {
   reactor->info().lifetime = calls_->Track();
   if (draining_.load()) {
     reactor->Fail(absl::UnavailableError(
@@ -117,7 +122,8 @@ Reactor* AgentServiceImpl::Begin(Reactor* reactor, grpc::CallbackServerContext* 
         " concurrent calls (limits.max_concurrent_calls); retry shortly")));
     return reactor;
   }
-  absl::StatusOr<Admission> admitted = Admit(context, request, reactor->info());
+  absl::StatusOr<Admission> admitted =
+      Admit(context, request.profile(), UserIdOf(request), reactor->info());
   if (!admitted.ok()) {
     reactor->Fail(admitted.status());
     return reactor;
@@ -156,6 +162,14 @@ grpc::ServerUnaryReactor* AgentServiceImpl::Invoke(grpc::CallbackServerContext* 
 grpc::ServerWriteReactor<v1::StreamEvent>* AgentServiceImpl::Stream(
     grpc::CallbackServerContext* context, const v1::InvokeRequest* request) {
   return Begin(new StreamReactor(), context, *request);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::GetResponse(grpc::CallbackServerContext* context,
+                                                        const v1::GetResponseRequest* request,
+                                                        v1::InvokeResponse* response) {
+  auto* reactor = new InvokeReactor(response);  // deletes itself in OnDone
+  reactor->info().rpc = "GetResponse";
+  return Begin(reactor, context, *request);
 }
 
 grpc::ServerUnaryReactor* AgentServiceImpl::GetAgentInfo(grpc::CallbackServerContext* context,

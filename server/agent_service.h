@@ -39,6 +39,9 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
                                    v1::InvokeResponse* response) override;
   grpc::ServerWriteReactor<v1::StreamEvent>* Stream(grpc::CallbackServerContext* context,
                                                     const v1::InvokeRequest* request) override;
+  grpc::ServerUnaryReactor* GetResponse(grpc::CallbackServerContext* context,
+                                        const v1::GetResponseRequest* request,
+                                        v1::InvokeResponse* response) override;
   grpc::ServerUnaryReactor* GetAgentInfo(grpc::CallbackServerContext* context,
                                          const v1::GetAgentInfoRequest* request,
                                          v1::AgentInfo* response) override;
@@ -63,14 +66,16 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
     RunContext run;
     CallInfo info;
   };
+  // `user_id` is the caller's own claim (request context), preferred in logs to the
+  // forwarded user.
   absl::StatusOr<Admission> Admit(grpc::CallbackServerContext* context,
-                                  const v1::InvokeRequest& request, CallInfo info);
+                                  const std::string& profile_name, const std::string& user_id,
+                                  CallInfo info);
 
   // Admits the call and starts the reactor (after the app token arrived, for app identity),
-  // or makes it fail with the reason.
-  template <typename Reactor>
-  Reactor* Begin(Reactor* reactor, grpc::CallbackServerContext* context,
-                 const v1::InvokeRequest& request);
+  // or makes it fail with the reason. Request: InvokeRequest or GetResponseRequest.
+  template <typename Reactor, typename Request>
+  Reactor* Begin(Reactor* reactor, grpc::CallbackServerContext* context, const Request& request);
 
   std::shared_ptr<const Config> config_;
   Engine* engine_;

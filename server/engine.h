@@ -69,6 +69,15 @@ class Engine {
                                                             const v1::InvokeRequest& request,
                                                             RunContext context,
                                                             InvokeDone done) = 0;
+  // Polls a background run started by Invoke (GET .../responses/{id}); the result is the
+  // Responses object as it stands. An invalid id fails at once, before anything is sent.
+  // Engines without background runs keep this default.
+  virtual absl::StatusOr<std::shared_ptr<RunHandle>> Poll(const Profile& /*profile*/,
+                                                          std::string /*id*/,
+                                                          RunContext /*context*/,
+                                                          InvokeDone /*done*/) {
+    return absl::UnimplementedError("this engine has no background runs to poll");
+  }
 };
 
 }  // namespace agentgateway

@@ -6,23 +6,33 @@ namespace agentgateway {
 
 void InvokeReactor::Start(Engine& engine, const Profile& profile,
                           const v1::InvokeRequest& request, RunContext context) {
-  // The callback runs once, on an engine thread; the reactor lives until Finish completes.
-  auto run = engine.Invoke(profile, request, std::move(context),
-                           [this](absl::StatusOr<InvokeResult> result) {
-                             if (!result.ok()) {
-                               absl::Status abort;
-                               {
-                                 absl::MutexLock lock(&control_->mu);
-                                 abort = control_->abort_status;
-                               }
-                               return Done(ToGrpcStatus(abort.ok() ? result.status() : abort));
-                             }
-                             response_->set_response_json(std::move(result->response_json));
-                             response_->set_id(std::move(result->id));
-                             response_->set_status(std::move(result->status));
-                             response_->set_output_text(std::move(result->output_text));
-                             Done(grpc::Status::OK);
-                           });
+  Track(engine.Invoke(profile, request, std::move(context), OnResult()));
+}
+
+void InvokeReactor::Start(Engine& engine, const Profile& profile,
+                          const v1::GetResponseRequest& request, RunContext context) {
+  Track(engine.Poll(profile, request.id(), std::move(context), OnResult()));
+}
+
+Engine::InvokeDone InvokeReactor::OnResult() {
+  return [this](absl::StatusOr<InvokeResult> result) {
+    if (!result.ok()) {
+      absl::Status abort;
+      {
+        absl::MutexLock lock(&control_->mu);
+        abort = control_->abort_status;
+      }
+      return Done(ToGrpcStatus(abort.ok() ? result.status() : abort));
+    }
+    response_->set_response_json(std::move(result->response_json));
+    response_->set_id(std::move(result->id));
+    response_->set_status(std::move(result->status));
+    response_->set_output_text(std::move(result->output_text));
+    Done(grpc::Status::OK);
+  };
+}
+
+void InvokeReactor::Track(absl::StatusOr<std::shared_ptr<RunHandle>> run) {
   if (!run.ok()) return Fail(run.status());
   bool cancel;
   {

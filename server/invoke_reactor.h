@@ -1,6 +1,7 @@
-// InvokeReactor: one unary Invoke call. Owned by gRPC: created by the service, deletes itself
-// in OnDone. Finish is called exactly once: by Fail(), or by the engine's completion callback
-// (which also runs after a cancellation, with CANCELLED).
+// InvokeReactor: one unary call that ends with one InvokeResponse: Invoke, or GetResponse (a
+// background run's poll; the service sets info().rpc). Owned by gRPC: created by the service,
+// deletes itself in OnDone. Finish is called exactly once: by Fail(), or by the engine's
+// completion callback (which also runs after a cancellation, with CANCELLED).
 #ifndef AGENTGATEWAY_SERVER_INVOKE_REACTOR_H_
 #define AGENTGATEWAY_SERVER_INVOKE_REACTOR_H_
 
@@ -26,6 +27,8 @@ class InvokeReactor final : public grpc::ServerUnaryReactor {
 
   void Start(Engine& engine, const Profile& profile, const v1::InvokeRequest& request,
              RunContext context);
+  void Start(Engine& engine, const Profile& profile, const v1::GetResponseRequest& request,
+             RunContext context);
   void Fail(const absl::Status& status);
   // Ends the call with a status of the gateway's choosing (drain). Any thread, any time.
   CallRegistry::AbortFn AbortFn();
@@ -34,6 +37,11 @@ class InvokeReactor final : public grpc::ServerUnaryReactor {
   void OnDone() override;
 
  private:
+  // The engine's completion callback: runs once, on an engine thread; the reactor lives until
+  // Finish completes.
+  Engine::InvokeDone OnResult();
+  // Keeps the started run for cancellation (or fails the call when it did not start).
+  void Track(absl::StatusOr<std::shared_ptr<RunHandle>> run);
   void Done(grpc::Status status);
 
   v1::InvokeResponse* response_;

@@ -3,13 +3,18 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
+#include <climits>
+#include <cmath>
+#include <cstring>
 #include <optional>
 #include <random>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/identity/secret.h"
+#include "server/json_text.h"
 #include "server/request_builder.h"
 #include "server/upstream/error_mapping.h"
 #include "server/upstream/sse_decoder.h"
@@ -211,6 +216,13 @@ class StreamHandler final : public upstream::ResponseHandler {
     sink_.reset();
   }
 
+  // A stream that broke the protocol (no terminal event, bad data) does not
+  // give its connection back: the server may be about to close it, and a POST sent on a
+  // connection the server closes meanwhile cannot be retried safely.
+  bool ConnectionReusable() override {
+    return collecting_error_ || (!failure_.has_value() && last_was_terminal_);
+  }
+
  private:
   // Returns the sink's wish to keep reading.
   bool HandleEvent(upstream::SseEvent&& event) {
@@ -294,11 +306,9 @@ class StreamHandler final : public upstream::ResponseHandler {
   std::size_t events_ = 0;
 };
 
-std::string OutputText(const json::object& response) {
+std::string OutputText(const json::array& output) {
   std::string text;
-  const json::value* output = response.if_contains("output");
-  if (!output || !output->is_array()) return text;
-  for (const json::value& item : output->as_array()) {
+  for (const json::value& item : output) {
     if (!item.is_object()) continue;
     const json::value* content = item.as_object().if_contains("content");
     if (!content || !content->is_array()) continue;
@@ -313,6 +323,11 @@ std::string OutputText(const json::object& response) {
     }
   }
   return text;
+}
+
+std::string OutputText(const json::object& response) {
+  const json::value* output = response.if_contains("output");
+  return output && output->is_array() ? OutputText(output->as_array()) : std::string();
 }
 
 std::string StringField(const json::object& obj, std::string_view key) {
@@ -392,7 +407,188 @@ class InvokeHandler final : public upstream::ResponseHandler {
   bool too_big_ = false;
 };
 
+// --- Background runs ------------------------------------------------------------------------
+
+using BackgroundRun = SupervisorEngine::BackgroundRuns::Run;
+
+std::uint64_t Mix(std::uint64_t h, std::uint64_t v) {
+  return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2));
+}
+
+// A hash of a JSON value that ignores member order and number spelling (1, 1.0 and 1e0 are
+// equal), so an echo that re-serialised the items still matches. Boost.JSON's parser bounds
+// the nesting depth, and with it this recursion.
+std::uint64_t CanonicalJsonHash(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null:
+      return 1;
+    case json::kind::bool_:
+      return v.get_bool() ? 2 : 3;
+    case json::kind::string: {
+      const json::string& s = v.get_string();
+      return Mix(4, std::hash<std::string_view>{}(std::string_view(s.data(), s.size())));
+    }
+    case json::kind::array: {
+      std::uint64_t h = 5;
+      for (const json::value& e : v.get_array()) h = Mix(h, CanonicalJsonHash(e));
+      return h;
+    }
+    case json::kind::object: {
+      std::vector<std::uint64_t> members;
+      for (const auto& m : v.get_object()) {
+        std::string_view key(m.key().data(), m.key().size());
+        members.push_back(Mix(std::hash<std::string_view>{}(key), CanonicalJsonHash(m.value())));
+      }
+      std::sort(members.begin(), members.end());
+      std::uint64_t h = 6;
+      for (std::uint64_t m : members) h = Mix(h, m);
+      return h;
+    }
+    default: {  // numbers
+      double d = v.to_number<double>();
+      if (v.is_int64()) return Mix(7, static_cast<std::uint64_t>(v.get_int64()));
+      if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+        return Mix(7, v.get_uint64());
+      }
+      if (d == std::trunc(d) && std::abs(d) < 9.2e18) {
+        return Mix(7, static_cast<std::uint64_t>(static_cast<std::int64_t>(d)));
+      }
+      std::uint64_t bits;
+      std::memcpy(&bits, &d, sizeof bits);
+      return Mix(8, bits);
+    }
+  }
+}
+
+bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// The exact texts of the elements of the JSON array `text`, which a full parse has already
+// validated; nullopt when it is not an array.
+std::optional<std::vector<std::string_view>> ArrayElements(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size() && IsJsonSpace(text[i])) ++i;
+  if (i >= text.size() || text[i] != '[') return std::nullopt;
+  std::vector<std::string_view> elements;
+  std::size_t start = std::string_view::npos;  // of the element being scanned
+  int depth = 0;
+  bool in_string = false;
+  for (++i; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (IsJsonSpace(c)) continue;
+    if (depth == 0 && (c == ',' || c == ']')) {
+      if (start != std::string_view::npos) {
+        std::size_t end = i;
+        while (IsJsonSpace(text[end - 1])) --end;
+        elements.push_back(text.substr(start, end - start));
+      }
+      if (c == ']') return elements;
+      start = std::string_view::npos;
+      continue;
+    }
+    if (start == std::string_view::npos) start = i;
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+// What a poll needs to know about a run about to start, when the request asks for a background
+// run; null otherwise. `body` is the upstream body as built (valid JSON).
+std::shared_ptr<const BackgroundRun> BackgroundRunOf(std::string_view body,
+                                                     const Profile& profile) {
+  absl::StatusOr<std::vector<JsonMember>> members = SplitJsonObject(body);
+  if (!members.ok()) return nullptr;
+  bool background = false;
+  std::string_view input;
+  for (const JsonMember& m : *members) {
+    if (m.key == "background") background = m.value == "true";
+    if (m.key == "input") input = m.value;
+  }
+  if (!background) return nullptr;
+  auto run = std::make_shared<BackgroundRun>();
+  run->auth = profile.auth;
+  boost::system::error_code ec;
+  json::value items = json::parse(input, ec);
+  if (!ec && items.is_array()) {
+    for (const json::value& item : items.as_array()) run->input.push_back(CanonicalJsonHash(item));
+  }
+  return run;
+}
+
+// Upstream quirk: a background run's output starts with the input items echoed back. Cuts
+// them when the output begins with every item that was sent, each equal as JSON; anything
+// else (a partial or altered echo, an in-progress answer without one) stays untouched, so
+// produced output is never lost. Bytes outside the cut are kept as the upstream sent them.
+void StripInputEcho(const BackgroundRun& run, InvokeResult* result) {
+  const std::size_t n = run.input.size();
+  if (n == 0) return;
+  absl::StatusOr<std::vector<JsonMember>> members = SplitJsonObject(result->response_json);
+  if (!members.ok()) return;
+  for (const JsonMember& m : *members) {
+    if (m.key != "output") continue;
+    std::optional<std::vector<std::string_view>> items = ArrayElements(m.value);
+    if (!items.has_value() || items->size() < n) return;
+    for (std::size_t i = 0; i < n; ++i) {
+      boost::system::error_code ec;
+      json::value item = json::parse((*items)[i], ec);
+      if (ec || CanonicalJsonHash(item) != run.input[i]) return;
+    }
+    std::string output = "[";
+    for (std::size_t i = n; i < items->size(); ++i) {
+      if (i > n) output += ',';
+      output.append((*items)[i]);
+    }
+    output += ']';
+    boost::system::error_code ec;
+    json::value produced = json::parse(output, ec);
+    if (ec || !produced.is_array()) return;
+    const std::size_t at = static_cast<std::size_t>(m.value.data() - result->response_json.data());
+    std::string rebuilt = absl::StrCat(result->response_json.substr(0, at), output,
+                                       result->response_json.substr(at + m.value.size()));
+    result->response_json = std::move(rebuilt);
+    result->output_text = OutputText(produced.as_array());
+    return;
+  }
+}
+
 }  // namespace
+
+bool IsValidResponseId(std::string_view id) {
+  return !id.empty() && id.size() <= 256 && std::all_of(id.begin(), id.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+
+void SupervisorEngine::BackgroundRuns::Add(std::string id, std::shared_ptr<const Run> run) {
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = runs_.insert_or_assign(id, std::move(run));
+  if (!inserted) return;
+  order_.push_back(std::move(id));
+  if (order_.size() > capacity_) {
+    runs_.erase(order_.front());
+    order_.pop_front();
+  }
+}
+
+std::shared_ptr<const SupervisorEngine::BackgroundRuns::Run> SupervisorEngine::BackgroundRuns::Find(
+    std::string_view id) {
+  absl::MutexLock lock(&mu_);
+  auto it = runs_.find(absl::string_view(id.data(), id.size()));
+  return it == runs_.end() ? nullptr : it->second;
+}
 
 absl::Status StatusFromErrorEvent(std::string_view data) {
   std::string message = upstream::ErrorMessageFromJson(data);
@@ -452,7 +648,9 @@ upstream::HttpRequest SupervisorEngine::MakeRequest(std::string body, const RunC
   request.method = "POST";
   request.url = responses_url_;
   request.headers.emplace_back("Authorization", "Bearer " + context.bearer_token.Reveal());
-  request.headers.emplace_back("Content-Type", "application/json");
+  if (!body.empty()) {
+    request.headers.emplace_back("Content-Type", "application/json");
+  }
   request.headers.emplace_back("Accept", stream ? "text/event-stream" : "application/json");
   for (const auto& header : context.forward_headers) request.headers.push_back(header);
   request.body = std::move(body);
@@ -478,10 +676,50 @@ absl::StatusOr<std::shared_ptr<RunHandle>> SupervisorEngine::Invoke(
     InvokeDone done) {
   absl::StatusOr<std::string> body = BuildUpstreamBody(request, profile, /*stream=*/false);
   if (!body.ok()) return body.status();
+  if (std::shared_ptr<const BackgroundRun> run = BackgroundRunOf(*body, profile)) {
+    // The engine outlives its calls (the pool completes every call before it goes).
+    done = [runs = &background_, run, done = std::move(done)](absl::StatusOr<InvokeResult> r) {
+      if (r.ok() && !r->id.empty()) runs->Add(r->id, run);
+      done(std::move(r));
+    };
+  }
+  return StartUnary(MakeRequest(*std::move(body), context, false), std::move(done));
+}
+
+absl::StatusOr<std::shared_ptr<RunHandle>> SupervisorEngine::Poll(const Profile& profile,
+                                                                  std::string id,
+                                                                  RunContext context,
+                                                                  InvokeDone done) {
+  if (!IsValidResponseId(id)) {
+    return absl::InvalidArgumentError(
+        "invalid response id: expected 1 to 256 characters of [A-Za-z0-9_-]");
+  }
+  std::shared_ptr<const BackgroundRun> run = background_.Find(id);
+  if (run != nullptr && run->auth != profile.auth) {
+    // Never the wrong identity: a user's run is not read with the app's, nor the reverse.
+    return absl::PermissionDeniedError(absl::StrCat(
+        "background run '", id, "' was started with ", run->auth, " identity, but profile '",
+        profile.name, "' runs with ", profile.auth, " identity; poll it through a profile with ",
+        run->auth, " identity"));
+  }
+  upstream::HttpRequest request = MakeRequest("", context, false);
+  request.method = "GET";
+  std::string& target = request.url.target;
+  target.insert(std::min(target.find('?'), target.size()), "/" + id);
+  if (run != nullptr) {
+    done = [run, done = std::move(done)](absl::StatusOr<InvokeResult> r) {
+      if (r.ok()) StripInputEcho(*run, &*r);
+      done(std::move(r));
+    };
+  }
+  return StartUnary(std::move(request), std::move(done));
+}
+
+std::shared_ptr<RunHandle> SupervisorEngine::StartUnary(upstream::HttpRequest request,
+                                                        InvokeDone done) {
   budget_.OnRequest();
-  auto attempts = std::make_shared<Attempts>(Attempts{
-      pool_, &retry_, &budget_, MakeRequest(*std::move(body), context, false),
-      std::make_shared<CallHandle>()});
+  auto attempts = std::make_shared<Attempts>(Attempts{pool_, &retry_, &budget_, std::move(request),
+                                                      std::make_shared<CallHandle>()});
   auto handler = std::make_shared<InvokeHandler>(std::move(done), attempts);
   attempts->handle->Set(pool_->Start(attempts->request, std::move(handler)));
   return attempts->handle;

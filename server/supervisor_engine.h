@@ -1,15 +1,22 @@
 // SupervisorEngine: runs a request as one call to the Databricks Supervisor API
-// (POST {base}/responses), relaying its SSE events in order.
+// (POST {base}/responses), relaying its SSE events in order, and polls background runs
+// (GET {base}/responses/{id}).
 //
-// Shared by all requests; immutable after construction, so thread-safe. Each run's state lives
-// in its own handler object owned by the HTTP pool for the call's duration.
+// Shared by all requests and thread-safe: immutable after construction except for the retry
+// budget and the table of background runs, each behind its own lock. Each run's state lives in
+// its own handler object owned by the HTTP pool for the call's duration.
 #ifndef AGENTGATEWAY_SERVER_SUPERVISOR_ENGINE_H_
 #define AGENTGATEWAY_SERVER_SUPERVISOR_ENGINE_H_
 
 #include <chrono>
+#include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "server/engine.h"
 #include "server/upstream/http_pool.h"
@@ -19,6 +26,10 @@ namespace agentgateway {
 // The status a failed upstream stream ends with, given an `error` event's data (any of the
 // three error shapes of protocol.md §1).
 absl::Status StatusFromErrorEvent(std::string_view data);
+
+// True when `id` may name a background run: 1-256 characters of [A-Za-z0-9_-], so it can go
+// into the upstream URL path as is.
+bool IsValidResponseId(std::string_view id);
 
 // Safe retries (design.md "Safe retries only"): a call is retried only when nothing has been
 // relayed to the caller and the upstream cannot have started work: a failure to connect, or an
@@ -56,6 +67,27 @@ class SupervisorEngine final : public Engine {
     const double cap_;
   };
 
+  // Background runs this engine started, by id: the identity kind they run as and the input
+  // items they were sent (as canonical JSON hashes), which a finished run's output echoes
+  // first (upstream quirk). Bounded: beyond `capacity` the oldest run is forgotten, and its
+  // polls then pass through unchanged. Thread-safe.
+  class BackgroundRuns {
+   public:
+    struct Run {
+      std::string auth;                     // the profile's auth kind: "app" | "user"
+      std::vector<std::uint64_t> input;     // CanonicalJsonHash of each input item, in order
+    };
+    explicit BackgroundRuns(std::size_t capacity) : capacity_(capacity) {}
+    void Add(std::string id, std::shared_ptr<const Run> run);
+    std::shared_ptr<const Run> Find(std::string_view id);
+
+   private:
+    absl::Mutex mu_;
+    const std::size_t capacity_;
+    absl::flat_hash_map<std::string, std::shared_ptr<const Run>> runs_ ABSL_GUARDED_BY(mu_);
+    std::deque<std::string> order_ ABSL_GUARDED_BY(mu_);  // oldest first
+  };
+
   absl::StatusOr<std::shared_ptr<RunHandle>> Stream(const Profile& profile,
                                                     const v1::InvokeRequest& request,
                                                     RunContext context,
@@ -63,6 +95,12 @@ class SupervisorEngine final : public Engine {
   absl::StatusOr<std::shared_ptr<RunHandle>> Invoke(const Profile& profile,
                                                     const v1::InvokeRequest& request,
                                                     RunContext context, InvokeDone done) override;
+  // GET {base}/responses/{id}, with Invoke's identity headers, error mapping and safe retries.
+  // For a run this engine started: a poll under the other identity kind is refused
+  // (PERMISSION_DENIED) before anything is sent, and the echoed input items are cut from the
+  // front of `output` when they match what was sent exactly (else the answer is unchanged).
+  absl::StatusOr<std::shared_ptr<RunHandle>> Poll(const Profile& profile, std::string id,
+                                                  RunContext context, InvokeDone done) override;
 
  private:
   SupervisorEngine(upstream::HttpPool* pool, upstream::Url responses_url, RetryPolicy retry)
@@ -72,11 +110,14 @@ class SupervisorEngine final : public Engine {
         budget_(retry.budget_ratio, retry.budget_reserve) {}
   upstream::HttpRequest MakeRequest(std::string body, const RunContext& context,
                                     bool stream) const;
+  // Starts a non-streaming call whose outcome goes to `done`.
+  std::shared_ptr<RunHandle> StartUnary(upstream::HttpRequest request, InvokeDone done);
 
   upstream::HttpPool* pool_;
   upstream::Url responses_url_;
   const RetryPolicy retry_;
   RetryBudget budget_;
+  BackgroundRuns background_{10'000};
 };
 
 }  // namespace agentgateway

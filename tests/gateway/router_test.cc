@@ -140,6 +140,77 @@ std::string MetadataValue(const RpcPlan& plan, const std::string& key) {
   return "";
 }
 
+TEST(RouterTest, BackgroundPollRoutesPlanGetResponse) {
+  struct Case {
+    const char* target;
+    ApiFlavor flavor;
+    const char* profile;
+  } cases[] = {
+      {"/responses/resp_1", ApiFlavor::kResponses, ""},
+      {"/invocations/resp_1", ApiFlavor::kInvocations, ""},
+      {"/agents/my%2Dagent/responses/resp_1", ApiFlavor::kResponses, "my-agent"},
+      {"/agents/my-agent/invocations/resp_1?x=1", ApiFlavor::kInvocations, "my-agent"},
+  };
+  for (const Case& c : cases) {
+    RouteResult r = Route(Req("GET", c.target, "", {{"x-forwarded-access-token", "tok"}}));
+    ASSERT_TRUE(r.rpc.has_value()) << c.target;
+    EXPECT_EQ(r.rpc->kind, RpcPlan::Kind::kGetResponse) << c.target;
+    EXPECT_EQ(r.rpc->flavor, c.flavor) << c.target;
+    EXPECT_EQ(r.rpc->get_response.id(), "resp_1") << c.target;
+    EXPECT_EQ(r.rpc->get_response.profile(), c.profile) << c.target;
+    EXPECT_EQ(MetadataValue(*r.rpc, "x-forwarded-access-token"), "tok") << c.target;
+    EXPECT_EQ(MetadataValue(*r.rpc, "x-request-id"), r.request_id) << c.target;
+  }
+  // Percent-encoded ids are decoded before the check.
+  RouteResult r = Route(Req("GET", "/responses/resp%5F2"));
+  ASSERT_TRUE(r.rpc.has_value());
+  EXPECT_EQ(r.rpc->get_response.id(), "resp_2");
+}
+
+TEST(RouterTest, BadBackgroundIdsAre400WithTheRouteShape) {
+  const std::string targets[] = {"/responses/a%2Fb", "/responses/..",     "/responses/a%20b",
+                                 "/responses/a%zz",  "/responses/r%3Fx", "/responses/",
+                                 "/responses/" + std::string(257, 'a'), "/agents/p/responses/a.b"};
+  for (const std::string& target : targets) {
+    RouteResult r = Route(Req("GET", target));
+    ASSERT_TRUE(r.response.has_value()) << target;
+    EXPECT_FALSE(r.rpc.has_value()) << target;
+    EXPECT_EQ(r.response->status, 400) << target;
+    EXPECT_NE(r.response->body.find("{\"error\":{\"message\":\"invalid response id"),
+              std::string::npos)
+        << r.response->body;
+  }
+  RouteResult r = Route(Req("GET", "/invocations/a%2Fb"));
+  EXPECT_EQ(r.response->status, 400);
+  EXPECT_EQ(r.response->body,
+            R"({"detail":"invalid response id: expected 1 to 256 characters of [A-Za-z0-9_-]"})");
+  // An empty agent name or an extra segment is no route at all; another method is 405.
+  EXPECT_EQ(Route(Req("GET", "/agents//responses/r")).response->status, 404);
+  EXPECT_EQ(Route(Req("GET", "/responses/a/b")).response->status, 404);
+  r = Route(Req("POST", "/responses/resp_1", kBody));
+  EXPECT_EQ(r.response->status, 405);
+  EXPECT_EQ(HeaderOf(*r.response, "allow"), "GET");
+}
+
+TEST(RouterTest, PollResultsKeepTheResponsesObjectAndAddCustomOutputsOnlyForMlflow) {
+  RpcPlan plan;
+  plan.kind = RpcPlan::Kind::kGetResponse;
+  plan.flavor = ApiFlavor::kResponses;
+  v1::InvokeResponse response;
+  response.set_response_json(R"({"id":"resp_1","status":"in_progress","output":[]})");
+  HttpResponse openai = InvokeResultToHttp(plan, grpc::Status::OK, response, "");
+  EXPECT_EQ(openai.status, 200);
+  EXPECT_EQ(openai.body, response.response_json());
+  plan.flavor = ApiFlavor::kInvocations;
+  HttpResponse mlflow = InvokeResultToHttp(plan, grpc::Status::OK, response, "");
+  EXPECT_EQ(mlflow.body,
+            R"({"custom_outputs":{},"id":"resp_1","status":"in_progress","output":[]})");
+  HttpResponse missing = InvokeResultToHttp(
+      plan, grpc::Status(grpc::StatusCode::NOT_FOUND, "Response 'x' does not exist"), response, "");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_NE(missing.body.find("Response 'x' does not exist"), std::string::npos);
+}
+
 TEST(RouterTest, AMissingOrInvalidTraceparentStartsANewTrace) {
   for (const char* bad : {"", "00-abc-def-01", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
                           "00-00000000000000000000000000000000-00f067aa0ba902b7-01",

@@ -422,6 +422,163 @@ TEST_F(SupervisorEngineTest, InvokeRetriesToo) {
   EXPECT_EQ(result->id, "r2");
 }
 
+// --- Background runs ----------------------------------------------------------------------
+
+class BackgroundRunTest : public SupervisorEngineTest {
+ protected:
+  // Starts a background run of request_ under `auth` and answers it with `id`.
+  void StartRun(const std::string& id, const std::string& auth = "app") {
+    profile_.auth = auth;
+    request_.set_extra_json(R"({"background":true})");
+    ASSERT_TRUE(engine_->Invoke(profile_, request_, RunContext{}, Record()).ok());
+    EXPECT_THAT(pool_.last_request.body, HasSubstr(R"("background":true)"));
+    Answer(R"({"id":")" + id + R"(","status":"in_progress","output":[]})");
+    ASSERT_TRUE(result_.ok()) << result_.status();
+    EXPECT_EQ(result_->status, "in_progress");
+  }
+  Engine::InvokeDone Record() {
+    result_ = absl::InternalError("not called");
+    return [this](absl::StatusOr<InvokeResult> r) { result_ = std::move(r); };
+  }
+  absl::StatusOr<std::shared_ptr<RunHandle>> Poll(const std::string& id) {
+    RunContext context;
+    context.bearer_token = identity::Secret("poll-tok");
+    context.forward_headers.emplace_back("traceparent", "00-abc-def-01");
+    return engine_->Poll(profile_, id, context, Record());
+  }
+  void Answer(const std::string& body, int status = 200) {
+    pool_.Head(status, "application/json");
+    pool_.handler->OnBody(body);
+    pool_.handler->OnComplete(absl::OkStatus());
+  }
+
+  absl::StatusOr<InvokeResult> result_ = absl::InternalError("not called");
+};
+
+constexpr char kProduced[] =
+    R"({"type":"message","id":"msg_2","role":"assistant","content":[{"type":"output_text","text":"Done."}]})";
+
+TEST_F(BackgroundRunTest, PollIsAGetWithTheRunsIdentityAndNoBody) {
+  StartRun("resp_1");
+  ASSERT_TRUE(Poll("resp_1").ok());
+  const upstream::HttpRequest& r = pool_.last_request;
+  EXPECT_EQ(r.method, "GET");
+  EXPECT_EQ(r.url.target, "/ai-gateway/mlflow/v1/responses/resp_1");
+  EXPECT_EQ(r.body, "");
+  EXPECT_THAT(r.headers, ::testing::Contains(std::make_pair(std::string("Authorization"),
+                                                            std::string("Bearer poll-tok"))));
+  EXPECT_THAT(r.headers, ::testing::Contains(std::make_pair(std::string("traceparent"),
+                                                            std::string("00-abc-def-01"))));
+  EXPECT_THAT(r.headers, ::testing::Not(::testing::Contains(::testing::Key("Content-Type"))));
+}
+
+TEST_F(BackgroundRunTest, CompletedPollLosesTheEchoedInputButKeepsTheRestByteForByte) {
+  // History with an assistant turn: its text must not count as the answer either.
+  request_.Clear();
+  request_.add_input()->set_json(R"({"role":"user","content":"first"})");
+  request_.add_input()->set_json(
+      R"({"type":"message","role":"assistant","content":[{"type":"output_text","text":"Old."}]})");
+  request_.add_input()->set_json(R"({"role":"user","content":"second"})");
+  StartRun("resp_7");
+  ASSERT_TRUE(Poll("resp_7").ok());
+  // The echo re-serialised with other member order and spacing still matches; the big number
+  // and the escape outside the cut keep their bytes.
+  Answer(std::string(R"({"id":"resp_7","status":"completed","output":[ {"content":"first","role":"user"},)") +
+         R"({"content":[{"text":"Old.","type":"output_text"}],"role":"assistant","type":"message"}, )" +
+         R"({"role":"user","content":"second"} , )" + kProduced +
+         R"(],"usage":{"n":123456789012345678901234567890},"note":"\u00e9"})");
+  ASSERT_TRUE(result_.ok()) << result_.status();
+  EXPECT_EQ(result_->response_json,
+            std::string(R"({"id":"resp_7","status":"completed","output":[)") + kProduced +
+                R"(],"usage":{"n":123456789012345678901234567890},"note":"\u00e9"})");
+  EXPECT_EQ(result_->output_text, "Done.");
+  EXPECT_EQ(result_->status, "completed");
+}
+
+TEST_F(BackgroundRunTest, AnythingButAnExactEchoPassesThroughUnchanged) {
+  StartRun("resp_8");
+  const std::string cases[] = {
+      // in progress: partial items, no echo
+      std::string(R"({"id":"resp_8","status":"in_progress","output":[)") + kProduced + "]}",
+      // the echoed item differs
+      std::string(R"({"id":"resp_8","status":"completed","output":[{"role":"user","content":"hi!"},)") +
+          kProduced + "]}",
+      // empty output
+      R"({"id":"resp_8","status":"completed","output":[]})",
+  };
+  for (const std::string& body : cases) {
+    ASSERT_TRUE(Poll("resp_8").ok());
+    Answer(body);
+    ASSERT_TRUE(result_.ok()) << result_.status();
+    EXPECT_EQ(result_->response_json, body);
+  }
+}
+
+TEST_F(BackgroundRunTest, RunsThisEngineDidNotStartPassThrough) {
+  std::string body = std::string(R"({"id":"resp_9","status":"completed","output":[{"role":"user","content":"hi"},)") +
+                     kProduced + "]}";
+  ASSERT_TRUE(Poll("resp_9").ok());
+  Answer(body);
+  ASSERT_TRUE(result_.ok()) << result_.status();
+  EXPECT_EQ(result_->response_json, body);
+}
+
+TEST_F(BackgroundRunTest, BadIdsFailBeforeAnythingIsSent) {
+  for (const std::string& id : {std::string(), std::string("a/b"), std::string("../x"),
+                                std::string("a b"), std::string("r?x=1"), std::string("%41"),
+                                std::string(257, 'a')}) {
+    EXPECT_THAT(Poll(id), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("[A-Za-z0-9_-]")))
+        << id;
+  }
+  EXPECT_EQ(pool_.starts, 0);
+  EXPECT_TRUE(Poll(std::string(256, 'a')).ok());
+}
+
+TEST_F(BackgroundRunTest, AUserRunIsNotPolledWithTheAppIdentityNorTheReverse) {
+  StartRun("resp_u", "user");
+  StartRun("resp_a", "app");
+  const int starts = pool_.starts;
+  profile_.auth = "app";
+  EXPECT_THAT(Poll("resp_u"), StatusIs(absl::StatusCode::kPermissionDenied,
+                                       HasSubstr("started with user identity")));
+  profile_.auth = "user";
+  EXPECT_THAT(Poll("resp_a"), StatusIs(absl::StatusCode::kPermissionDenied,
+                                       HasSubstr("started with app identity")));
+  EXPECT_EQ(pool_.starts, starts);
+  EXPECT_TRUE(Poll("resp_u").ok());
+}
+
+TEST_F(BackgroundRunTest, UnknownRunIsNotFoundWithTheUpstreamMessage) {
+  ASSERT_TRUE(Poll("resp_404").ok());
+  Answer(R"({"error_code":"RESOURCE_DOES_NOT_EXIST","message":"Response 'resp_404' does not exist"})",
+         404);
+  EXPECT_THAT(result_, StatusIs(absl::StatusCode::kNotFound,
+                                HasSubstr("Response 'resp_404' does not exist")));
+}
+
+TEST_F(BackgroundRunTest, PollRetriesLikeInvoke) {
+  ASSERT_TRUE(Poll("resp_r").ok());
+  Fail503(pool_);
+  pool_.RunScheduled();
+  EXPECT_EQ(pool_.starts, 2);
+  EXPECT_EQ(pool_.last_request.method, "GET");
+  Answer(R"({"id":"resp_r","status":"in_progress","output":[]})");
+  ASSERT_TRUE(result_.ok()) << result_.status();
+  EXPECT_EQ(result_->status, "in_progress");
+}
+
+TEST(BackgroundRunsTest, ForgetsTheOldestBeyondCapacity) {
+  SupervisorEngine::BackgroundRuns runs(2);
+  auto run = std::make_shared<const SupervisorEngine::BackgroundRuns::Run>();
+  runs.Add("a", run);
+  runs.Add("b", run);
+  runs.Add("a", run);  // known already: no new slot
+  runs.Add("c", run);
+  EXPECT_EQ(runs.Find("a"), nullptr);
+  EXPECT_NE(runs.Find("b"), nullptr);
+  EXPECT_NE(runs.Find("c"), nullptr);
+}
+
 TEST(RetryBudgetTest, RetriesAreBoundedByAShareOfTheRequestRate) {
   SupervisorEngine::RetryBudget budget(/*ratio=*/0.5, /*reserve=*/2);
   EXPECT_TRUE(budget.TryWithdraw());
