@@ -125,6 +125,9 @@ absl::Status StatusFromHttpError(int http_status, std::string_view body) {
   if (!ec) {
     std::string upstream_code = ErrorCodeFromJson(root);
     std::string message = MessageFromValue(root);
+    // A connection the user must sign in to: the same code whether it arrives as an HTTP
+    // error or as a stream's error event (StatusFromErrorEvent), so callers handle it once.
+    if (upstream_code == "oauth") code = absl::StatusCode::kUnauthenticated;
     if (!upstream_code.empty()) absl::StrAppend(&prefix, " (", upstream_code, ")");
     if (!message.empty()) return absl::Status(code, absl::StrCat(prefix, ": ", message));
     return absl::Status(code, prefix);

