@@ -95,6 +95,16 @@ absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
   a.info.trace_id = std::string(TraceIdOf(traceparent));
   context->AddTrailingMetadata("x-trace-id", a.info.trace_id);
   a.run.forward_headers.emplace_back("traceparent", std::move(traceparent));
+  // The caller's deadline also bounds the upstream call by itself, a moment after gRPC's own
+  // timer should have cancelled the call: the caller hears gRPC's DEADLINE_EXCEEDED as usual,
+  // and the upstream closes even when that cancellation comes late (a loaded machine).
+  if (const auto deadline = context->deadline();
+      deadline != std::chrono::system_clock::time_point::max()) {
+    constexpr auto kUpstreamDeadlineMargin = std::chrono::milliseconds(100);
+    a.run.deadline = std::chrono::steady_clock::now() + kUpstreamDeadlineMargin +
+                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                         deadline - std::chrono::system_clock::now());
+  }
   for (const char* key : {"tracestate", "x-request-id"}) {
     if (std::string_view(key) == "tracestate" && !continue_trace) continue;
     std::string value = Metadata(context, key);

@@ -3,7 +3,9 @@
 #ifndef AGENTGATEWAY_SERVER_ENGINE_H_
 #define AGENTGATEWAY_SERVER_ENGINE_H_
 
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -52,6 +54,9 @@ struct InvokeResult {
 struct RunContext {
   identity::Secret bearer_token;  // the identity tools run as (never printable)
   std::vector<std::pair<std::string, std::string>> forward_headers;  // traceparent, ...
+  // The caller's deadline (gRPC deadline; REST X-Request-Timeout): the upstream call ends at
+  // it by itself, without waiting for the caller's cancellation to arrive.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 class Engine {

@@ -654,6 +654,7 @@ upstream::HttpRequest SupervisorEngine::MakeRequest(std::string body, const RunC
   request.headers.emplace_back("Accept", stream ? "text/event-stream" : "application/json");
   for (const auto& header : context.forward_headers) request.headers.push_back(header);
   request.body = std::move(body);
+  request.deadline = context.deadline;
   return request;
 }
 

@@ -112,17 +112,20 @@ void CallImpl::Abort(absl::Status status) {
   // Otherwise the pool is handing the call a connection right now; Begin() sees the abort.
 }
 
-void CallImpl::StartDeadline(std::chrono::milliseconds timeout) {
+void CallImpl::StartDeadline(std::chrono::milliseconds timeout, bool callers) {
   absl::MutexLock lock(&mu_);
   if (done_) return;
   deadline_.emplace(pool_->io_context());
   deadline_->expires_after(timeout);
-  deadline_->async_wait([weak = weak_from_this(), timeout, host = host_port_](const error_code& ec) {
+  deadline_->async_wait([weak = weak_from_this(), timeout, callers,
+                         host = host_port_](const error_code& ec) {
     if (ec) return;  // the call completed first
     if (std::shared_ptr<CallImpl> self = weak.lock()) {
-      self->Abort(absl::DeadlineExceededError(absl::StrCat(
-          "upstream call to ", host, " exceeded the overall limit of ",
-          absl::FormatDuration(absl::FromChrono(timeout)), " (upstream.call_timeout_ms)")));
+      self->Abort(absl::DeadlineExceededError(
+          callers ? absl::StrCat("the caller's deadline passed during the upstream call to ", host)
+                  : absl::StrCat("upstream call to ", host, " exceeded the overall limit of ",
+                                 absl::FormatDuration(absl::FromChrono(timeout)),
+                                 " (upstream.call_timeout_ms)")));
     }
   });
 }

@@ -96,7 +96,19 @@ PoolImpl::~PoolImpl() {
 std::shared_ptr<Call> PoolImpl::Start(HttpRequest request,
                                       std::shared_ptr<ResponseHandler> handler) {
   auto call = std::make_shared<CallImpl>(this, std::move(request), std::move(handler));
-  if (options_.call_timeout.count() > 0) call->StartDeadline(options_.call_timeout);
+  // The backstop, or the caller's deadline when that comes first.
+  std::chrono::milliseconds timeout = options_.call_timeout;
+  bool callers = false;
+  if (call->request().deadline.has_value()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        *call->request().deadline - std::chrono::steady_clock::now());
+    left = std::max(left, std::chrono::milliseconds(1));
+    if (timeout.count() <= 0 || left < timeout) {
+      timeout = left;
+      callers = true;
+    }
+  }
+  if (timeout.count() > 0) call->StartDeadline(timeout, callers);
   {
     absl::MutexLock lock(&mu_);
     live_calls_.emplace(call.get(), call);

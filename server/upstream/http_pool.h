@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -49,6 +50,9 @@ struct HttpRequest {
   Url url;
   Headers headers;  // Host, Content-Length and User-Agent are set by the pool
   std::string body;
+  // The caller's own deadline, when it has one: the call ends with DEADLINE_EXCEEDED (and its
+  // connection closes) at this time or at PoolOptions::call_timeout, whichever comes first.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 struct HttpResponseHead {

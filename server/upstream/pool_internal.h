@@ -124,8 +124,10 @@ class CallImpl : public Call, public std::enable_shared_from_this<CallImpl> {
   void Resume() override;
   // Like Cancel(), but OnComplete receives `status` (the overall deadline uses it).
   void Abort(absl::Status status);
-  // Arms the overall backstop (PoolOptions::call_timeout); from Start(), before Acquire().
-  void StartDeadline(std::chrono::milliseconds timeout);
+  // Arms the overall backstop (PoolOptions::call_timeout) or, `callers`, the caller's
+  // deadline (HttpRequest::deadline); from Start(), before Acquire().
+  void StartDeadline(std::chrono::milliseconds timeout, bool callers);
+  const HttpRequest& request() const { return request_; }
 
   const std::string& origin() const { return origin_; }
   // From the pool, any thread: the call may now use `conn` (`fresh`: not yet connected).

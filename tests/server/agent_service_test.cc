@@ -106,6 +106,7 @@ class FakeEngine final : public Engine {
     auto run = std::make_shared<FakeRun>(std::move(sink));
     std::lock_guard<std::mutex> lock(mu_);
     last_token_ = context.bearer_token.Reveal();
+    last_deadline_ = context.deadline;
     last_profile_ = profile.name;
     runs_.push_back(run);
     cv_.notify_all();
@@ -142,6 +143,10 @@ class FakeEngine final : public Engine {
     std::lock_guard<std::mutex> lock(mu_);
     return last_token_;
   }
+  std::optional<std::chrono::steady_clock::time_point> last_deadline() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_deadline_;
+  }
 
  private:
   std::mutex mu_;
@@ -150,6 +155,7 @@ class FakeEngine final : public Engine {
   std::shared_ptr<FakeInvokeRun> invoke_run_;
   std::string last_token_;
   std::string last_profile_;
+  std::optional<std::chrono::steady_clock::time_point> last_deadline_;
 };
 
 class AgentServiceTest : public ::testing::Test {
@@ -578,6 +584,41 @@ TEST_F(AgentServiceTest, CallsJoinTheCallersTraceOrStartOne) {
   ASSERT_NE(trace, fresh.GetServerTrailingMetadata().end());
   EXPECT_THAT(std::string(trace->second.data(), trace->second.size()),
               ::testing::MatchesRegex("[0-9a-f]{32}"));
+}
+
+}  // namespace
+}  // namespace agentgateway
+
+namespace agentgateway {
+namespace {
+
+TEST_F(AgentServiceTest, TheCallersDeadlineReachesTheEngine) {
+  grpc::ClientContext with_deadline;
+  const auto before = std::chrono::steady_clock::now();
+  with_deadline.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto reader = stub_->Stream(&with_deadline, Hello());
+  auto run = engine_.WaitRun(0);
+  ASSERT_NE(run, nullptr);
+  auto deadline = engine_.last_deadline();
+  ASSERT_TRUE(deadline.has_value());
+  // 30 s away, give or take gRPC's rounding and the 100 ms margin.
+  EXPECT_GT(*deadline, before + std::chrono::seconds(29));
+  EXPECT_LT(*deadline, before + std::chrono::seconds(31));
+  run->Finish(absl::OkStatus());
+  v1::StreamEvent event;
+  while (reader->Read(&event)) {
+  }
+  EXPECT_TRUE(reader->Finish().ok());
+
+  grpc::ClientContext without;
+  auto second = stub_->Stream(&without, Hello());
+  auto run2 = engine_.WaitRun(1);
+  ASSERT_NE(run2, nullptr);
+  EXPECT_FALSE(engine_.last_deadline().has_value());
+  run2->Finish(absl::OkStatus());
+  while (second->Read(&event)) {
+  }
+  EXPECT_TRUE(second->Finish().ok());
 }
 
 }  // namespace

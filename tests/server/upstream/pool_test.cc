@@ -372,6 +372,26 @@ TEST(HttpPool, OverallCallTimeoutEndsAStreamThatKeepsTrickling) {
   EXPECT_EQ(pool->Stats().open, 0u);
 }
 
+TEST(HttpPool, TheCallersDeadlineEndsTheCallBeforeTheBackstop) {
+  TestServer server([](const ServerRequest&, ServerConn& conn) {
+    conn.Write(std::string(kChunkedHead) + Chunk("first"));
+    conn.WaitForPeerClose();
+    return false;
+  });
+  PoolOptions options;  // 30-minute backstop, 10-minute idle: neither can end this call
+  auto pool = MakePool(options);
+  auto recorder = std::make_shared<Recorder>();
+  HttpRequest request = Get(HttpUrl(server));
+  request.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+  auto call = pool->Start(std::move(request), recorder);
+  ASSERT_TRUE(recorder->WaitDone());
+  EXPECT_EQ(recorder->status().code(), absl::StatusCode::kDeadlineExceeded) << recorder->status();
+  EXPECT_NE(recorder->status().message().find("the caller's deadline passed"), std::string::npos)
+      << recorder->status();
+  EXPECT_EQ(recorder->body(), "first");
+  EXPECT_TRUE(server.WaitClosed(1));
+}
+
 TEST(HttpPool, OverallCallTimeoutAppliesWhileQueued) {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
