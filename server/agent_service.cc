@@ -24,6 +24,13 @@ std::string UserIdOf(const v1::GetResponseRequest&) { return {}; }
 
 }  // namespace
 
+void AddRetryAfterTrailer(const CallInfo& info, const absl::Status& status) {
+  if (info.context == nullptr || status.ok()) return;
+  if (auto seconds = status.GetPayload(kRetryAfterPayload); seconds.has_value()) {
+    info.context->AddTrailingMetadata("retry-after", std::string(*seconds));
+  }
+}
+
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
@@ -117,6 +124,7 @@ template <typename Reactor, typename Request>
 Reactor* AgentServiceImpl::Begin(Reactor* reactor, grpc::CallbackServerContext* context,
                                  const Request& request) {
   reactor->info().lifetime = calls_->Track();
+  reactor->info().context = context;
   if (draining_.load()) {
     reactor->Fail(absl::UnavailableError(
         "agent-gateway is shutting down and takes no new calls; retry on another instance"));

@@ -90,6 +90,10 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
 // absl -> gRPC, code for code (the one translation point for this protocol).
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
+// Passes an engine failure's Retry-After (kRetryAfterPayload) to the caller as the
+// `retry-after` trailer. Call before Finish.
+void AddRetryAfterTrailer(const CallInfo& info, const absl::Status& status);
+
 }  // namespace agentgateway
 
 #endif  // AGENTGATEWAY_SERVER_AGENT_SERVICE_H_

@@ -9,6 +9,10 @@
 #include <memory>
 #include <string>
 
+namespace grpc {
+class CallbackServerContext;
+}  // namespace grpc
+
 namespace agentgateway {
 
 // What is known about a call once it was admitted. Never holds a token.
@@ -24,6 +28,8 @@ struct CallInfo {
   std::shared_ptr<void> slot;
   // Held for the reactor's whole life (drain waits for it before stopping the server).
   std::shared_ptr<void> lifetime;
+  // The call's server context (valid until the reactor's OnDone), for trailing metadata.
+  grpc::CallbackServerContext* context = nullptr;
 };
 
 // Logs {"msg":"call","rpc","request_id","trace_id","profile","auth","user","code","duration_ms"[,"events"]}.

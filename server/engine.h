@@ -12,12 +12,25 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/cord.h"
 #include "absl/status/statusor.h"
 #include "agentgateway/v1/agent_service.pb.h"
 #include "server/config.h"
 #include "server/identity/secret.h"
 
 namespace agentgateway {
+
+// A failure the upstream asked to be retried later (its Retry-After, once the gateway's own
+// retries are spent) carries the delay in whole seconds as this payload; the service turns it
+// into the `retry-after` trailer (REST: the Retry-After header).
+inline constexpr char kRetryAfterPayload[] = "agentgateway.dev/retry-after";
+
+inline absl::Status WithRetryAfter(absl::Status status, std::chrono::seconds delay) {
+  if (!status.ok() && delay.count() > 0) {
+    status.SetPayload(kRetryAfterPayload, absl::Cord(std::to_string(delay.count())));
+  }
+  return status;
+}
 
 struct EngineEvent {
   std::string type;  // e.g. response.output_text.delta, error

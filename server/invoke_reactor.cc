@@ -22,13 +22,13 @@ Engine::InvokeDone InvokeReactor::OnResult() {
         absl::MutexLock lock(&control_->mu);
         abort = control_->abort_status;
       }
-      return Done(ToGrpcStatus(abort.ok() ? result.status() : abort));
+      return Done(abort.ok() ? result.status() : abort);
     }
     response_->set_response_json(std::move(result->response_json));
     response_->set_id(std::move(result->id));
     response_->set_status(std::move(result->status));
     response_->set_output_text(std::move(result->output_text));
-    Done(grpc::Status::OK);
+    Done(absl::OkStatus());
   };
 }
 
@@ -66,12 +66,13 @@ CallRegistry::AbortFn InvokeReactor::AbortFn() {
   };
 }
 
-void InvokeReactor::Fail(const absl::Status& status) { Done(ToGrpcStatus(status)); }
+void InvokeReactor::Fail(const absl::Status& status) { Done(status); }
 
-void InvokeReactor::Done(grpc::Status status) {
-  final_ = status;
+void InvokeReactor::Done(const absl::Status& status) {
+  AddRetryAfterTrailer(info_, status);
+  final_ = ToGrpcStatus(status);
   info_.slot.reset();  // the caller may start another call as soon as it sees this one end
-  Finish(std::move(status));
+  Finish(final_);
 }
 
 void InvokeReactor::OnDone() {

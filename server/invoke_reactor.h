@@ -42,7 +42,7 @@ class InvokeReactor final : public grpc::ServerUnaryReactor {
   Engine::InvokeDone OnResult();
   // Keeps the started run for cancellation (or fails the call when it did not start).
   void Track(absl::StatusOr<std::shared_ptr<RunHandle>> run);
-  void Done(grpc::Status status);
+  void Done(const absl::Status& status);
 
   v1::InvokeResponse* response_;
   CallInfo info_;

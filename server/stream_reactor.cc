@@ -113,6 +113,7 @@ class StreamReactor::State final : public EventSink {
     bool resume = false;
     bool finish = false;
     grpc::Status status;
+    absl::Status engine_status;  // for its Retry-After, if any
     std::shared_ptr<RunHandle> run;
     std::shared_ptr<RunHandle> finished_run;  // released outside the lock
     {
@@ -135,6 +136,7 @@ class StreamReactor::State final : public EventSink {
         finished_run = std::move(run_);
         status = broken_ ? grpc::Status(grpc::StatusCode::CANCELLED, "caller went away")
                          : ToGrpcStatus(final_status_);
+        if (!broken_) engine_status = final_status_;
         finished_with_ = status;
       } else {
         return;
@@ -142,6 +144,7 @@ class StreamReactor::State final : public EventSink {
     }
     if (finish) {
       reactor->info_.slot.reset();  // free before the caller can see the end (load shedding)
+      AddRetryAfterTrailer(reactor->info_, engine_status);
       return reactor->Finish(status);
     }
     reactor->StartWrite(&current_);

@@ -127,6 +127,7 @@ struct Attempts {
   std::shared_ptr<CallHandle> handle;
   int attempt = 1;
   std::chrono::milliseconds waited{0};
+  std::chrono::milliseconds last_retry_after{0};  // of the latest attempt's response
 
   // The delay before the next attempt, or nullopt when the run may not retry.
   std::optional<std::chrono::milliseconds> NextDelay(std::chrono::milliseconds retry_after) {
@@ -146,6 +147,17 @@ struct Attempts {
     if (status.ok() || attempt == 1) return status;
     return absl::Status(status.code(),
                         absl::StrCat(std::string(status.message()), " (after ", attempt, " attempts)"));
+  }
+
+  // The run's final failure as the caller gets it: secrets scrubbed, attempts counted, and the
+  // upstream's last Retry-After passed on when it is a "come back later" failure.
+  absl::Status Final(absl::Status status) const {
+    absl::Status out = Scrubbed(Annotate(std::move(status)));
+    if (out.code() != absl::StatusCode::kResourceExhausted &&
+        out.code() != absl::StatusCode::kUnavailable) {
+      return out;
+    }
+    return WithRetryAfter(std::move(out), std::chrono::ceil<std::chrono::seconds>(last_retry_after));
   }
 
   // Starts the next attempt after `delay` unless the run was cancelled meanwhile; `start`
@@ -172,6 +184,7 @@ class StreamHandler final : public upstream::ResponseHandler {
   void OnHead(const upstream::HttpResponseHead& head) override {
     http_status_ = head.status;
     retry_after_ = RetryAfter(head);
+    attempts_->last_retry_after = retry_after_;
     if (head.status / 100 != 2) {
       collecting_error_ = true;
     } else if (!ContainsIgnoreCase(head.Header("content-type"), "text/event-stream")) {
@@ -212,7 +225,7 @@ class StreamHandler final : public upstream::ResponseHandler {
         return;
       }
     }
-    sink_->OnFinish(Scrubbed(attempts_->Annotate(FinalStatus(std::move(status)))));
+    sink_->OnFinish(attempts_->Final(FinalStatus(std::move(status))));
     sink_.reset();
   }
 
@@ -344,6 +357,7 @@ class InvokeHandler final : public upstream::ResponseHandler {
   void OnHead(const upstream::HttpResponseHead& head) override {
     http_status_ = head.status;
     retry_after_ = RetryAfter(head);
+    attempts_->last_retry_after = retry_after_;
   }
 
   bool OnBody(std::string_view bytes) override {
@@ -370,7 +384,7 @@ class InvokeHandler final : public upstream::ResponseHandler {
       }
     }
     auto done = [d = std::move(done_), a = attempts_](absl::StatusOr<InvokeResult> r) {
-      d(r.ok() ? std::move(r) : absl::StatusOr<InvokeResult>(Scrubbed(a->Annotate(r.status()))));
+      d(r.ok() ? std::move(r) : absl::StatusOr<InvokeResult>(a->Final(r.status())));
     };
     if (!status.ok()) return done(std::move(status));
     if (http_status_ / 100 != 2) return done(upstream::StatusFromHttpError(http_status_, body_));

@@ -45,6 +45,12 @@ bool HasErrorMember(std::string_view data) {
   return !ec && v.is_object() && v.as_object().contains("error");
 }
 
+std::string Trailer(const grpc::ClientContext& ctx, const std::string& key) {
+  const auto& trailers = ctx.GetServerTrailingMetadata();
+  auto it = trailers.find(key);
+  return it == trailers.end() ? std::string() : std::string(it->second.data(), it->second.size());
+}
+
 DoorOutcome GrpcInvoke(Stack& stack, const std::string& question,
                        std::optional<std::chrono::milliseconds> timeout) {
   grpc::ClientContext ctx;
@@ -52,6 +58,7 @@ DoorOutcome GrpcInvoke(Stack& stack, const std::string& question,
   v1::InvokeResponse response;
   grpc::Status status = stack.grpc().Invoke(&ctx, TextRequest(question), &response);
   DoorOutcome out;
+  out.retry_after = Trailer(ctx, "retry-after");
   out.finished = true;
   out.code = status.error_code();
   out.message = status.error_message();
@@ -71,6 +78,7 @@ DoorOutcome GrpcStream(Stack& stack, const std::string& question,
     out.last_event = event.type();
   }
   grpc::Status status = reader->Finish();
+  out.retry_after = Trailer(ctx, "retry-after");
   out.finished = true;
   out.code = status.error_code();
   out.message = status.error_message();
@@ -84,6 +92,7 @@ DoorOutcome RestJson(Stack& stack, const std::string& question,
   DoorOutcome out;
   out.finished = result.head.status != 0;
   out.http_status = result.head.status;
+  out.retry_after = std::string(result.head.Header("retry-after"));
   if (out.http_status == 200) {
     out.answer = result.body;
   } else {
@@ -138,6 +147,7 @@ DoorOutcome RestSse(Stack& stack, const std::string& question,
     out.problem = "the response did not end cleanly: " + handler->status().ToString();
   }
   out.http_status = handler->status_code();
+  out.retry_after = handler->header("retry-after");
   if (out.http_status != 200) {
     out.message = StringMember(handler->body(), "detail", "(no detail in: " + handler->body() + ")");
     return out;

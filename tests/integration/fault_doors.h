@@ -37,6 +37,7 @@ struct DoorOutcome {
   bool done_marker = false;   // SSE: the body ended with `data: [DONE]`
   std::string answer;         // on success: output text (Invoke) or body (REST JSON)
   std::string problem;        // a malformed ending, described; empty when well formed
+  std::string retry_after;    // the `retry-after` trailer (gRPC) or header (REST), if any
 };
 
 // Sends `question` as one user message through `door`. `timeout` is the gRPC deadline or the

@@ -234,8 +234,12 @@ class FaultMatrixTest : public SharedStackTest<::testing::TestWithParam<Door>> {
     auto elapsed = std::chrono::steady_clock::now() - start;
     ExpectOutcome(door, c, Upstream(), out);
     if (c.fault == "429") {
-      // Each of the 2 retries waited at least the upstream's Retry-After (1 s).
+      // Each of the 2 retries waited at least the upstream's Retry-After (1 s), and once the
+      // retries are spent the caller gets that Retry-After too.
       EXPECT_GE(elapsed, std::chrono::seconds(2));
+      EXPECT_EQ(out.retry_after, "1");
+    } else {
+      EXPECT_EQ(out.retry_after, "") << "no Retry-After unless the upstream asked for one";
     }
     if (IsHang(c)) {
       // The caller's deadline reached the upstream: the emulator saw its client leave.
