@@ -24,6 +24,14 @@ std::string UserIdOf(const v1::GetResponseRequest&) { return {}; }
 
 }  // namespace
 
+bool DeadlinePassed(const CallInfo& info) {
+  return info.context != nullptr && info.context->deadline() <= std::chrono::system_clock::now();
+}
+
+absl::Status CallersDeadlinePassed() {
+  return absl::DeadlineExceededError("the caller's deadline passed");
+}
+
 void AddRetryAfterTrailer(const CallInfo& info, const absl::Status& status) {
   if (info.context == nullptr || status.ok()) return;
   if (auto seconds = status.GetPayload(kRetryAfterPayload); seconds.has_value()) {

@@ -90,6 +90,11 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
 // absl -> gRPC, code for code (the one translation point for this protocol).
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
+// Whether the call's deadline has passed (a cancellation then is the deadline's), and the
+// status such a call ends with.
+bool DeadlinePassed(const CallInfo& info);
+absl::Status CallersDeadlinePassed();
+
 // Passes an engine failure's Retry-After (kRetryAfterPayload) to the caller as the
 // `retry-after` trailer. Call before Finish.
 void AddRetryAfterTrailer(const CallInfo& info, const absl::Status& status);

@@ -80,6 +80,11 @@ void InvokeReactor::OnDone() {
   delete this;  // gRPC is done with the call: nothing refers to us
 }
 
-void InvokeReactor::OnCancel() { control_->Cancel(); }
+void InvokeReactor::OnCancel() {
+  // An expired deadline ends the call as DEADLINE_EXCEEDED (what the caller sees, and what the
+  // call's log line should say), any other cancellation as CANCELLED.
+  if (DeadlinePassed(info_)) return AbortFn()(CallersDeadlinePassed());
+  control_->Cancel();
+}
 
 }  // namespace agentgateway

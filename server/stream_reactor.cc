@@ -191,7 +191,12 @@ CallRegistry::AbortFn StreamReactor::AbortFn() {
 
 void StreamReactor::OnWriteDone(bool ok) { state_->WriteDone(ok); }
 
-void StreamReactor::OnCancel() { state_->Cancel(); }
+void StreamReactor::OnCancel() {
+  // An expired deadline ends the call as DEADLINE_EXCEEDED (what the caller sees, and what the
+  // call's log line should say), any other cancellation as CANCELLED.
+  if (DeadlinePassed(info_)) return state_->Abort(CallersDeadlinePassed());
+  state_->Cancel();
+}
 
 void StreamReactor::OnDone() {
   auto [status, events] = state_->ReactorGone();

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "server/logging.h"
 #include "tests/server/identity/test_jwt.h"
 
 namespace agentgateway {
@@ -591,6 +592,36 @@ TEST_F(AgentServiceTest, CallsJoinTheCallersTraceOrStartOne) {
 
 namespace agentgateway {
 namespace {
+
+TEST_F(AgentServiceTest, AnExpiredDeadlineIsLoggedAsDeadlineExceeded) {
+  std::vector<std::string> lines;
+  std::mutex mu;
+  SetLogSinkForTesting([&](std::string_view line) {
+    std::lock_guard<std::mutex> lock(mu);
+    lines.emplace_back(line);
+  });
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+  auto reader = stub_->Stream(&ctx, Hello());
+  auto run = engine_.WaitRun(0);
+  ASSERT_NE(run, nullptr);
+  EXPECT_TRUE(run->WaitCancelled(std::chrono::seconds(10)));
+  v1::StreamEvent event;
+  while (reader->Read(&event)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));  // logs flushed
+  server_.reset();
+  SetLogSinkForTesting(nullptr);
+  std::lock_guard<std::mutex> lock(mu);
+  bool found = false;
+  for (const std::string& line : lines) {
+    if (line.find("\"msg\":\"call\"") == std::string::npos) continue;
+    found = true;
+    EXPECT_NE(line.find("\"code\":\"DEADLINE_EXCEEDED\""), std::string::npos) << line;
+  }
+  EXPECT_TRUE(found);
+}
 
 TEST_F(AgentServiceTest, TheCallersDeadlineReachesTheEngine) {
   grpc::ClientContext with_deadline;
