@@ -28,7 +28,8 @@ class StreamReactor::State final : public EventSink {
       out.set_sequence_number(next_sequence_++);
       out.set_type(std::move(event.type));
       out.set_json(std::move(event.json));
-      keep_reading = queue_.size() < kPauseAt;
+      queued_bytes_ += out.json().size();
+      keep_reading = queue_.size() < kPauseAt && queued_bytes_ < kPauseAtBytes;
       if (!keep_reading) paused_ = true;
     }
     Pump();
@@ -86,6 +87,7 @@ class StreamReactor::State final : public EventSink {
         // The caller is gone: stop upstream, drop what is queued, finish when upstream ends.
         broken_ = true;
         queue_.clear();
+        queued_bytes_ = 0;
         cancel_run = run_;
       }
     }
@@ -123,8 +125,9 @@ class StreamReactor::State final : public EventSink {
       if (!queue_.empty()) {
         current_ = std::move(queue_.front());
         queue_.pop_front();
+        queued_bytes_ -= current_.json().size();
         write_in_flight_ = true;
-        if (paused_ && queue_.size() <= kResumeAt) {
+        if (paused_ && queue_.size() <= kResumeAt && queued_bytes_ <= kResumeAtBytes) {
           paused_ = false;
           resume = true;
           run = run_;
@@ -160,6 +163,7 @@ class StreamReactor::State final : public EventSink {
   // Owned by the in-flight write (write_in_flight_) between StartWrite and OnWriteDone.
   v1::StreamEvent current_;
   std::int64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
+  std::size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // JSON bytes of the queued events
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
   bool upstream_done_ ABSL_GUARDED_BY(mu_) = false;

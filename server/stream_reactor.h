@@ -4,9 +4,10 @@
 // Events arrive from the engine's thread into a bounded queue (State, shared with the engine as
 // its EventSink, so a late event after the call ended finds State alive and the reactor
 // untouched). One write is in flight at a time; the message handed to StartWrite is not
-// touched until OnWriteDone. When the queue holds kPauseAt events the engine is asked to stop
-// reading upstream; it resumes once the queue drains to kResumeAt. So per stream the gateway
-// buffers at most kPauseAt events plus those decoded from one upstream read.
+// touched until OnWriteDone. When the queue holds kPauseAt events or kPauseAtBytes of event
+// JSON, the engine is asked to stop reading upstream; it resumes once the queue drains to
+// kResumeAt events and kResumeAtBytes. So per stream the gateway buffers at most that much
+// plus the events decoded from one upstream read (16 KiB) and the one being written.
 #ifndef AGENTGATEWAY_SERVER_STREAM_REACTOR_H_
 #define AGENTGATEWAY_SERVER_STREAM_REACTOR_H_
 
@@ -25,6 +26,8 @@ class StreamReactor final : public grpc::ServerWriteReactor<v1::StreamEvent> {
  public:
   static constexpr std::size_t kPauseAt = 64;
   static constexpr std::size_t kResumeAt = 16;
+  static constexpr std::size_t kPauseAtBytes = 128 * 1024;
+  static constexpr std::size_t kResumeAtBytes = 32 * 1024;
 
   StreamReactor();
   ~StreamReactor() override;

@@ -273,6 +273,31 @@ TEST_F(AgentServiceTest, DeadlineCancelsTheRunBeforeAnyEvent) {
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
 }
 
+TEST_F(AgentServiceTest, LargeEventsPauseTheRunByBytesNotOnlyByCount) {
+  grpc::ClientContext ctx;
+  auto reader = stub_->Stream(&ctx, Hello());
+  auto run = engine_.WaitRun(0);
+  ASSERT_NE(run, nullptr);
+  // 256 KiB events: 64 of them would be 16 MiB in the queue. The byte bound (128 KiB) pauses
+  // after a handful: one queued, one being written, what the transport's window takes.
+  const std::string big(256 * 1024, 'y');
+  int sent = 0;
+  bool paused = false;
+  while (sent < 64 && !paused) {
+    paused = !run->Emit("delta", "\"" + big + "\"");
+    ++sent;
+  }
+  EXPECT_TRUE(paused);
+  EXPECT_LE(sent, 8) << "the engine was asked to pause only after " << sent << " large events";
+  run->Finish(absl::OkStatus());
+  v1::StreamEvent event;
+  int received = 0;
+  while (reader->Read(&event)) ++received;
+  EXPECT_EQ(received, sent);
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_GE(run->resumes(), 1);
+}
+
 TEST_F(AgentServiceTest, SlowReaderPausesTheRunAndEverythingStillArrives) {
   grpc::ClientContext ctx;
   auto reader = stub_->Stream(&ctx, Hello());
