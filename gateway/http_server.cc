@@ -3,6 +3,8 @@
 // callbacks, then let the io threads drain and join them.
 #include "gateway/http_server.h"
 
+#include <netinet/tcp.h>
+
 #include <atomic>
 #include <future>
 #include <optional>
@@ -32,6 +34,18 @@ using tcp = net::ip::tcp;
 
 constexpr absl::Duration kCallDrainTimeout = absl::Seconds(10);
 
+// Unsent bytes the kernel may hold for one connection (TCP_NOTSENT_LOWAT) before a write
+// waits. An SSE stream's back-pressure (socket write pending -> no next gRPC read -> the
+// StreamReactor's queue fills -> upstream reads pause) works only if a client that stops
+// reading makes our writes wait. Without this limit Linux grows the send buffer on its own
+// (tcp_wmem, up to 4 MiB), also while the peer's window is zero (each zero-window probe's ACK
+// can grow it): the kernel took a whole ~1 MiB stream per paused client, so the gateway read
+// its upstream to the end. With it the kernel holds at most the peer's window in flight plus
+// about this much (and one segment) unsent; the throughput of a fast reader is unchanged, as
+// only unsent bytes count.
+constexpr int kMaxUnsentBytes = 16 * 1024;
+using NotSentLowat = net::detail::socket_option::integer<IPPROTO_TCP, TCP_NOTSENT_LOWAT>;
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -50,6 +64,9 @@ struct HttpServer::Impl {
         // costs latency, so the error is ignored.
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
+        // Set on every connection, not just SSE: a JSON answer's write waiting for the peer is
+        // harmless. Kernels without it (before 3.12) fall back to send-buffer autotuning.
+        socket.set_option(NotSentLowat(kMaxUnsentBytes), ignored);
         StartHttpSession(std::move(socket), &env);
       }
       DoAccept();

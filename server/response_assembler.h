@@ -8,7 +8,8 @@
 // from its deltas under the item id the deltas carried, so ids stay stable. Every other event,
 // and a completed event that needs no repair, is left byte for byte as it came.
 //
-// Memory: at most kMaxRoundBytes of item and text bytes per round. A round beyond it is no
+// Memory: at most kMaxRoundBytes of item and text bytes per round, kept small because every
+// open stream pays it (with 1,000 slow readers, 64 KiB each is 64 MiB). A round beyond it is no
 // longer assembled: its completed event passes unchanged, and the stream logs that once.
 //
 // Owned by one stream; not thread-safe (the engine delivers a run's events one at a time).
@@ -27,7 +28,7 @@ namespace agentgateway {
 
 class ResponseAssembler {
  public:
-  static constexpr std::size_t kMaxRoundBytes = 8 << 20;
+  static constexpr std::size_t kMaxRoundBytes = 64 << 10;
 
   explicit ResponseAssembler(std::size_t max_round_bytes = kMaxRoundBytes)
       : max_round_bytes_(max_round_bytes) {}
