@@ -1,6 +1,7 @@
 #include "server/stream_reactor.h"
 
 #include <deque>
+#include <utility>
 
 #include "absl/synchronization/mutex.h"
 #include "server/agent_service.h"
@@ -60,12 +61,16 @@ class StreamReactor::State final : public EventSink {
 
   void SetRun(std::shared_ptr<RunHandle> run) {
     bool cancel;
+    bool resume;
     {
       absl::MutexLock lock(&mu_);
       run_ = run;
       cancel = cancelled_;
+      resume = std::exchange(resume_owed_, false);
     }
-    if (cancel) run->Cancel();
+    if (cancel) return run->Cancel();
+    // The engine paused and the queue drained before Stream() returned its handle.
+    if (resume) run->Resume();
   }
 
   void Cancel() {
@@ -131,6 +136,7 @@ class StreamReactor::State final : public EventSink {
           paused_ = false;
           resume = true;
           run = run_;
+          if (run == nullptr) resume_owed_ = true;  // SetRun delivers it
         }
       } else if (upstream_done_) {
         finish_decided_ = true;
@@ -170,6 +176,7 @@ class StreamReactor::State final : public EventSink {
   bool finish_decided_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool resume_owed_ ABSL_GUARDED_BY(mu_) = false;  // a resume came due before SetRun
   absl::Status final_status_ ABSL_GUARDED_BY(mu_);
   absl::Status abort_status_ ABSL_GUARDED_BY(mu_);
   grpc::Status finished_with_ ABSL_GUARDED_BY(mu_);
