@@ -210,19 +210,21 @@ RouteResult Route(const HttpRequest& request, const ServerState& state) {
     return RoutePoll(request, FlavorOf(segments[3]), *std::move(profile), Sv(segments[4]),
                      request_id);
   }
+  // POST /agents/{name}/invocations, /agents/{name}/responses.
   if (segments.size() == 4 && segments[0].empty() && segments[1] == "agents" &&
-      !segments[2].empty() && segments[3] == "invocations") {
+      !segments[2].empty() && (segments[3] == "invocations" || segments[3] == "responses")) {
+    const ApiFlavor flavor = FlavorOf(segments[3]);
     if (!post) {
-      result.response = MethodNotAllowed(ApiFlavor::kInvocations, request.method, "POST");
+      result.response = MethodNotAllowed(flavor, request.method, "POST");
       return result;
     }
     std::optional<std::string> profile = PercentDecode(Sv(segments[2]));
     if (!profile.has_value() || profile->empty()) {
-      result.response = MakeErrorResponse(ApiFlavor::kInvocations, 400,
-                                          "invalid agent name in path", "invalid_request");
+      result.response =
+          MakeErrorResponse(flavor, 400, "invalid agent name in path", "invalid_request");
       return result;
     }
-    return RouteInvocation(request, ApiFlavor::kInvocations, *std::move(profile), request_id);
+    return RouteInvocation(request, flavor, *std::move(profile), request_id);
   }
   const bool health = path == "/health" || path == "/health/ready" || path == "/health/live";
   if (path == "/" || health || path == "/agent/info") {

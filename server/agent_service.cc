@@ -1,6 +1,7 @@
 #include "server/agent_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "server/invoke_reactor.h"
 #include "server/logging.h"
 #include "server/stream_reactor.h"
@@ -54,7 +55,13 @@ AgentServiceImpl::AgentServiceImpl(std::shared_ptr<const Config> config, Engine*
     : config_(std::move(config)),
       engine_(engine),
       app_tokens_(app_tokens),
-      options_(std::move(options)) {}
+      options_(std::move(options)) {
+  for (const auto& [name, profile] : config_->profiles) {
+    if (profile.limits.max_concurrent_calls != 0) {
+      profile_calls_[name] = std::make_unique<std::atomic<std::size_t>>(0);
+    }
+  }
+}
 
 absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
     grpc::CallbackServerContext* context, const std::string& profile_name,
@@ -73,6 +80,25 @@ absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
   }
   a.info.profile = a.profile->name;
   a.info.auth = a.profile->auth;
+  if (const std::size_t cap = a.profile->limits.max_concurrent_calls; cap != 0) {
+    std::atomic<std::size_t>& running = *profile_calls_.at(a.profile->name);
+    if (running.fetch_add(1) >= cap) {
+      running.fetch_sub(1);
+      context->AddTrailingMetadata("retry-after", "1");
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "profile '", a.profile->name, "' is at its limit of ", cap,
+          " concurrent calls (profiles.", a.profile->name,
+          ".limits.max_concurrent_calls); retry shortly"));
+    }
+    // Released with the call's admission slot (when its end is decided).
+    struct Slots {
+      std::shared_ptr<void> global;
+      std::unique_ptr<std::atomic<std::size_t>, void (*)(std::atomic<std::size_t>*)> profile;
+    };
+    a.info.slot = std::make_shared<Slots>(Slots{
+        std::move(a.info.slot),
+        {&running, [](std::atomic<std::size_t>* n) { n->fetch_sub(1); }}});
+  }
 
   std::string user_token, forwarded_user;
   if (options_.trusted_proxy) {
@@ -123,6 +149,16 @@ absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
     a.run.deadline = std::chrono::steady_clock::now() + kUpstreamDeadlineMargin +
                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                          deadline - std::chrono::system_clock::now());
+  }
+  if (const auto limit = a.profile->limits.timeout; limit.count() > 0) {
+    const auto profile_deadline = std::chrono::steady_clock::now() + limit;
+    if (!a.run.deadline.has_value() || profile_deadline < *a.run.deadline) {
+      a.run.deadline = profile_deadline;
+      a.run.deadline_reason = absl::StrCat(
+          "profile '", a.profile->name, "' time limit of ",
+          absl::FormatDuration(absl::FromChrono(limit)), " (profiles.", a.profile->name,
+          ".limits.timeout_ms)");
+    }
   }
   for (const char* key : {"tracestate", "x-request-id"}) {
     if (std::string_view(key) == "tracestate" && !continue_trace) continue;

@@ -6,6 +6,7 @@
 #define AGENTGATEWAY_SERVER_AGENT_SERVICE_H_
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -85,6 +86,9 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
   std::atomic<bool> draining_{false};
   // Every admitted call holds a slot of this registry (load shedding, drain).
   std::shared_ptr<CallRegistry> calls_ = CallRegistry::Create();
+  // Calls running per profile, for profiles with limits.max_concurrent_calls (fixed at
+  // construction; the counters themselves are atomic).
+  std::map<std::string, std::unique_ptr<std::atomic<std::size_t>>> profile_calls_;
 };
 
 // absl -> gRPC, code for code (the one translation point for this protocol).

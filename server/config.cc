@@ -234,6 +234,60 @@ void ParseTool(const YAML::Node& node, const std::string& path, Profile& profile
   profile.tools.push_back(ToolSpec{type, json::serialize(tool)});
 }
 
+// `mcp_approvals: {approve: [server | server/tool, ...], deny: [...], max_rounds: N}`. Every
+// server named must be an MCP tool (uc_connection or app) of the profile: a typo would
+// otherwise silently leave the approval to the caller.
+void ParseApprovals(const YAML::Node& node, const std::string& path, Profile& p,
+                    Problems& problems) {
+  if (!node || node.IsNull()) return;
+  if (!node.IsMap()) {
+    problems.Add(path, "must be a mapping with approve and/or deny lists");
+    return;
+  }
+  RejectUnknownKeys(node, path, {"approve", "deny", "max_rounds"}, problems);
+  std::set<std::string> servers;
+  for (const ToolSpec& tool : p.tools) {
+    if (tool.type != "uc_connection" && tool.type != "app") continue;
+    boost::system::error_code ec;
+    json::value v = json::parse(tool.json, ec);
+    if (ec || !v.is_object()) continue;
+    const json::value* inner = v.as_object().if_contains(tool.type);
+    const json::value* name = inner && inner->is_object() ? inner->as_object().if_contains("name")
+                                                          : nullptr;
+    if (name && name->is_string()) servers.insert(std::string(name->as_string()));
+  }
+  for (const char* key : {"approve", "deny"}) {
+    std::vector<std::string> entries = StringList(node, key, path, problems);
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const std::string& entry = entries[i];
+      std::size_t slash = entry.find('/');
+      ApprovalRule rule{entry.substr(0, slash),
+                        slash == std::string::npos ? "" : entry.substr(slash + 1)};
+      std::string where = absl::StrCat(path, ".", key, "[", i, "]");
+      if (rule.server.empty() || (slash != std::string::npos && rule.tool.empty())) {
+        problems.Add(where, absl::StrCat("'", entry, "' must be SERVER or SERVER/TOOL"));
+        continue;
+      }
+      if (!servers.count(rule.server)) {
+        problems.Add(where, absl::StrCat("'", rule.server,
+                                         "' is not the name of a uc_connection or app tool of "
+                                         "this profile (",
+                                         servers.empty() ? "it has none"
+                                                         : absl::StrJoin(servers, ", "),
+                                         ")"));
+        continue;
+      }
+      (std::string_view(key) == "approve" ? p.mcp_approvals.approve : p.mcp_approvals.deny)
+          .push_back(std::move(rule));
+    }
+  }
+  if (YAML::Node rounds = node["max_rounds"]; rounds) {
+    std::size_t n = Count(node, "max_rounds", path, problems, 8, "never answer by policy");
+    if (n > 100) problems.Add(path + ".max_rounds", "must be at most 100");
+    p.mcp_approvals.max_rounds = static_cast<int>(std::min<std::size_t>(n, 100));
+  }
+}
+
 void ParseProfile(const std::string& name, const YAML::Node& node, Problems& problems,
                   Config& config) {
   std::string path = "profiles." + name;
@@ -241,9 +295,10 @@ void ParseProfile(const std::string& name, const YAML::Node& node, Problems& pro
     problems.Add(path, "must be a mapping");
     return;
   }
-  static const std::set<std::string> kKnown = {"model",  "instructions", "engine", "auth",
-                                               "tools",  "allowed_models", "pass_through",
-                                               "trace_destination", "mixed_tools"};
+  static const std::set<std::string> kKnown = {
+      "model",        "instructions",      "engine",      "auth",          "tools",
+      "allowed_models", "pass_through",    "trace_destination", "mixed_tools", "mcp_approvals",
+      "limits"};
   for (const auto& kv : node) {
     std::string key = kv.first.as<std::string>();
     if (!kKnown.count(key)) problems.Add(path + "." + key, "unknown key");
@@ -298,6 +353,19 @@ void ParseProfile(const std::string& name, const YAML::Node& node, Problems& pro
                               " hosted tool(s), which the Supervisor API documents as "
                               "unsupported; split them into two profiles, or set "
                               "mixed_tools: allow to send them together"));
+  }
+  ParseApprovals(node["mcp_approvals"], path + ".mcp_approvals", p, problems);
+  if (YAML::Node limits = node["limits"]; limits && !limits.IsNull()) {
+    if (!limits.IsMap()) {
+      problems.Add(path + ".limits", "must be a mapping");
+    } else {
+      RejectUnknownKeys(limits, path + ".limits", {"max_concurrent_calls", "timeout_ms"}, problems);
+      p.limits.max_concurrent_calls =
+          Count(limits, "max_concurrent_calls", path + ".limits", problems, 0,
+                "only limits.max_concurrent_calls applies");
+      p.limits.timeout = Millis(limits, "timeout_ms", path + ".limits", problems,
+                                std::chrono::milliseconds(0), "no limit");
+    }
   }
   config.profiles.emplace(name, std::move(p));
 }
@@ -427,6 +495,14 @@ void ParseListen(const YAML::Node& node, Problems& problems, ListenConfig& liste
 }
 
 }  // namespace
+
+ApprovalDecision ApprovalPolicy::Decide(std::string_view server_label,
+                                        std::string_view tool_name) const {
+  auto matches = [&](const ApprovalRule& rule) { return rule.Matches(server_label, tool_name); };
+  if (std::any_of(deny.begin(), deny.end(), matches)) return ApprovalDecision::kDeny;
+  if (std::any_of(approve.begin(), approve.end(), matches)) return ApprovalDecision::kApprove;
+  return ApprovalDecision::kAsk;
+}
 
 const Profile* Config::FindProfile(std::string_view name) const {
   auto it = profiles.find(std::string(name.empty() ? std::string_view(default_profile) : name));

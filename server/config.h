@@ -25,6 +25,36 @@ struct ToolSpec {
   std::string json;  // the tool's upstream JSON object text, e.g. {"type":"genie_space","genie_space":{...}}
 };
 
+// What the gateway answers, by itself, when the upstream asks for approval to call an MCP tool
+// (`mcp_approval_request` items, for `uc_connection` and `app` tools). A rule names a server
+// (the `server_label` of the request: the tool's `name` in the profile) and optionally one of
+// its tools, written `server` or `server/tool`. Deny rules win over approve rules.
+struct ApprovalRule {
+  std::string server;
+  std::string tool;  // empty: every tool of the server
+  bool Matches(std::string_view server_label, std::string_view tool_name) const {
+    return server == server_label && (tool.empty() || tool == tool_name);
+  }
+};
+
+enum class ApprovalDecision { kAsk, kApprove, kDeny };
+
+struct ApprovalPolicy {
+  std::vector<ApprovalRule> approve;
+  std::vector<ApprovalRule> deny;
+  // Approval rounds the gateway answers in one call; the next one goes to the caller.
+  int max_rounds = 8;
+
+  bool empty() const { return approve.empty() && deny.empty(); }
+  ApprovalDecision Decide(std::string_view server_label, std::string_view tool_name) const;
+};
+
+// Per-profile bounds, next to the process-wide ones in LimitsConfig.
+struct ProfileLimits {
+  std::size_t max_concurrent_calls = 0;  // this profile's calls at once; 0: only the global cap
+  std::chrono::milliseconds timeout{0};  // a call's whole run, every round; 0: none
+};
+
 struct Profile {
   std::string name;
   std::string model;
@@ -42,6 +72,8 @@ struct Profile {
   // Client-side `function` tools next to hosted tools: refused at load unless allowed
   // (`mixed_tools: allow`), as the Supervisor API documents the mix as unsupported.
   bool allow_mixed_tools = false;
+  ApprovalPolicy mcp_approvals;
+  ProfileLimits limits;
 };
 
 struct UpstreamConfig {

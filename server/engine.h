@@ -70,6 +70,7 @@ struct RunContext {
   // The caller's deadline (gRPC deadline; REST X-Request-Timeout): the upstream call ends at
   // it by itself, without waiting for the caller's cancellation to arrive.
   std::optional<std::chrono::steady_clock::time_point> deadline;
+  std::string deadline_reason;  // empty: the caller's deadline (see HttpRequest)
 };
 
 class Engine {

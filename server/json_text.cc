@@ -88,6 +88,36 @@ absl::StatusOr<std::vector<JsonMember>> SplitJsonObject(std::string_view text) {
   return members;
 }
 
+std::optional<std::string_view> FindMember(const std::vector<JsonMember>& members,
+                                           std::string_view key) {
+  for (const JsonMember& m : members) {
+    if (m.key == key) return m.value;
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<std::vector<std::string_view>> SplitJsonArray(std::string_view text) {
+  boost::system::error_code ec;
+  json::value parsed = json::parse(text, ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("malformed JSON: ", ec.message()));
+  if (!parsed.is_array()) return absl::InvalidArgumentError("expected a JSON array");
+
+  std::vector<std::string_view> elements;
+  elements.reserve(parsed.as_array().size());
+  std::size_t i = 0;
+  SkipSpace(text, i);
+  ++i;  // '['
+  for (std::size_t n = 0; n < parsed.as_array().size(); ++n) {
+    SkipSpace(text, i);
+    std::size_t start = i;
+    SkipValue(text, i);
+    elements.push_back(text.substr(start, i - start));
+    SkipSpace(text, i);
+    if (text[i] == ',') ++i;
+  }
+  return elements;
+}
+
 std::string JsonQuote(std::string_view s) {
   return json::serialize(json::string_view(s.data(), s.size()));
 }

@@ -3,6 +3,7 @@
 #ifndef AGENTGATEWAY_SERVER_JSON_TEXT_H_
 #define AGENTGATEWAY_SERVER_JSON_TEXT_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,6 +21,14 @@ struct JsonMember {
 // Splits a JSON object text into its members. INVALID_ARGUMENT when `text` is not one
 // well-formed JSON object (trailing garbage included).
 absl::StatusOr<std::vector<JsonMember>> SplitJsonObject(std::string_view text);
+
+// The exact value text of the member `key`, if `members` has one (the first, if several).
+std::optional<std::string_view> FindMember(const std::vector<JsonMember>& members,
+                                           std::string_view key);
+
+// Splits a JSON array text into the exact texts of its elements. INVALID_ARGUMENT when `text`
+// is not one well-formed JSON array.
+absl::StatusOr<std::vector<std::string_view>> SplitJsonArray(std::string_view text);
 
 // `s` as a JSON string literal, quotes included.
 std::string JsonQuote(std::string_view s);

@@ -17,6 +17,7 @@
 #include "server/identity/scope_policy.h"
 #include "server/identity/token_source.h"
 #include "server/logging.h"
+#include "server/approval_engine.h"
 #include "server/supervisor_engine.h"
 #include "server/upstream/http_pool.h"
 
@@ -251,7 +252,9 @@ int main(int argc, char** argv) {
   service_options.scopes = scope_table;
   service_options.max_concurrent_calls = config.limits.max_concurrent_calls;
   auto shared_config = std::make_shared<const Config>(config);
-  agentgateway::AgentServiceImpl service(shared_config, engine->get(), app_tokens->get(),
+  // Profiles' MCP approval policies apply around the upstream adapter.
+  agentgateway::ApprovalEngine approvals(engine->get());
+  agentgateway::AgentServiceImpl service(shared_config, &approvals, app_tokens->get(),
                                          service_options);
   auto grpc_credentials = agentgateway::GrpcServerCredentials(config.listen.grpc_tls);
   if (!grpc_credentials.ok()) return Fail(std::string(grpc_credentials.status().message()));

@@ -35,14 +35,6 @@ std::string StringField(const json::object& obj, std::string_view key) {
   return std::string(v->get_string());
 }
 
-std::optional<std::string_view> Member(const std::vector<JsonMember>& members,
-                                       std::string_view key) {
-  for (const JsonMember& m : members) {
-    if (m.key == key) return m.value;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 bool ResponseAssembler::Process(std::string_view type, std::string& json) {
@@ -82,7 +74,7 @@ ResponseAssembler::Item& ResponseAssembler::Find(std::string_view id, std::int64
 void ResponseAssembler::OnItemEvent(std::string_view json, bool done) {
   auto members = SplitJsonObject(json);
   if (!members.ok()) return;
-  std::optional<std::string_view> item_text = Member(*members, "item");
+  std::optional<std::string_view> item_text = FindMember(*members, "item");
   if (!item_text.has_value()) return;
   std::optional<json::object> item = ParseObject(*item_text);
   std::optional<json::object> event = ParseObject(json);
@@ -110,11 +102,11 @@ bool ResponseAssembler::Repair(std::string& json) {
   if (round_given_up_ || items_.empty()) return false;
   auto members = SplitJsonObject(json);
   if (!members.ok()) return false;
-  std::optional<std::string_view> response = Member(*members, "response");
+  std::optional<std::string_view> response = FindMember(*members, "response");
   if (!response.has_value()) return false;
   auto response_members = SplitJsonObject(*response);
   if (!response_members.ok()) return false;
-  std::optional<std::string_view> output = Member(*response_members, "output");
+  std::optional<std::string_view> output = FindMember(*response_members, "output");
   if (!output.has_value()) return false;
   boost::system::error_code ec;
   json::value parsed = json::parse(json::string_view(output->data(), output->size()), ec);

@@ -474,51 +474,6 @@ std::uint64_t CanonicalJsonHash(const json::value& v) {
   }
 }
 
-bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-// The exact texts of the elements of the JSON array `text`, which a full parse has already
-// validated; nullopt when it is not an array.
-std::optional<std::vector<std::string_view>> ArrayElements(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size() && IsJsonSpace(text[i])) ++i;
-  if (i >= text.size() || text[i] != '[') return std::nullopt;
-  std::vector<std::string_view> elements;
-  std::size_t start = std::string_view::npos;  // of the element being scanned
-  int depth = 0;
-  bool in_string = false;
-  for (++i; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (IsJsonSpace(c)) continue;
-    if (depth == 0 && (c == ',' || c == ']')) {
-      if (start != std::string_view::npos) {
-        std::size_t end = i;
-        while (IsJsonSpace(text[end - 1])) --end;
-        elements.push_back(text.substr(start, end - start));
-      }
-      if (c == ']') return elements;
-      start = std::string_view::npos;
-      continue;
-    }
-    if (start == std::string_view::npos) start = i;
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      ++depth;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return std::nullopt;
-}
-
 // What a poll needs to know about a run about to start, when the request asks for a background
 // run; null otherwise. `body` is the upstream body as built (valid JSON).
 std::shared_ptr<const BackgroundRun> BackgroundRunOf(std::string_view body,
@@ -553,8 +508,8 @@ void StripInputEcho(const BackgroundRun& run, InvokeResult* result) {
   if (!members.ok()) return;
   for (const JsonMember& m : *members) {
     if (m.key != "output") continue;
-    std::optional<std::vector<std::string_view>> items = ArrayElements(m.value);
-    if (!items.has_value() || items->size() < n) return;
+    absl::StatusOr<std::vector<std::string_view>> items = SplitJsonArray(m.value);
+    if (!items.ok() || items->size() < n) return;
     for (std::size_t i = 0; i < n; ++i) {
       boost::system::error_code ec;
       json::value item = json::parse((*items)[i], ec);
@@ -669,6 +624,7 @@ upstream::HttpRequest SupervisorEngine::MakeRequest(std::string body, const RunC
   for (const auto& header : context.forward_headers) request.headers.push_back(header);
   request.body = std::move(body);
   request.deadline = context.deadline;
+  request.deadline_reason = context.deadline_reason;
   return request;
 }
 

@@ -117,12 +117,14 @@ void CallImpl::StartDeadline(std::chrono::milliseconds timeout, bool callers) {
   if (done_) return;
   deadline_.emplace(pool_->io_context());
   deadline_->expires_after(timeout);
-  deadline_->async_wait([weak = weak_from_this(), timeout, callers,
+  std::string reason = request_.deadline_reason.empty() ? std::string("the caller's deadline")
+                                                        : request_.deadline_reason;
+  deadline_->async_wait([weak = weak_from_this(), timeout, callers, reason = std::move(reason),
                          host = host_port_](const error_code& ec) {
     if (ec) return;  // the call completed first
     if (std::shared_ptr<CallImpl> self = weak.lock()) {
       self->Abort(absl::DeadlineExceededError(
-          callers ? absl::StrCat("the caller's deadline passed during the upstream call to ", host)
+          callers ? absl::StrCat(reason, " passed during the upstream call to ", host)
                   : absl::StrCat("upstream call to ", host, " exceeded the overall limit of ",
                                  absl::FormatDuration(absl::FromChrono(timeout)),
                                  " (upstream.call_timeout_ms)")));

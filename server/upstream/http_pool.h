@@ -53,6 +53,9 @@ struct HttpRequest {
   // The caller's own deadline, when it has one: the call ends with DEADLINE_EXCEEDED (and its
   // connection closes) at this time or at PoolOptions::call_timeout, whichever comes first.
   std::optional<std::chrono::steady_clock::time_point> deadline;
+  // What `deadline` is, for the error when it passes ("<reason> passed during the upstream
+  // call to HOST"); empty: the caller's deadline.
+  std::string deadline_reason;
 };
 
 struct HttpResponseHead {

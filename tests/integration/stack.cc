@@ -85,7 +85,8 @@ std::unique_ptr<Stack> Stack::Start(const StackOptions& options) {
   }
   ServiceOptions so;
   so.trusted_proxy = options.trusted_proxy;
-  s->service_ = std::make_unique<AgentServiceImpl>(config, s->engine_.get(), s->app_tokens_.get(), so);
+  s->approvals_ = std::make_unique<ApprovalEngine>(s->engine_.get());
+  s->service_ = std::make_unique<AgentServiceImpl>(config, s->approvals_.get(), s->app_tokens_.get(), so);
 
   grpc::ServerBuilder builder;
   int grpc_port = 0;

@@ -19,6 +19,7 @@
 #include "agentgateway/v1/agent_service.grpc.pb.h"
 #include "gateway/http_server.h"
 #include "server/agent_service.h"
+#include "server/approval_engine.h"
 #include "server/supervisor_engine.h"
 #include "server/upstream/http_pool.h"
 #include "tests/emulator/emulator.h"
@@ -78,6 +79,7 @@ class Stack {
   std::unique_ptr<emulator::Emulator> emulator_;
   std::unique_ptr<upstream::HttpPool> upstream_pool_;
   std::unique_ptr<SupervisorEngine> engine_;
+  std::unique_ptr<ApprovalEngine> approvals_;  // around engine_, as main() has it
   std::unique_ptr<identity::TokenSource> app_tokens_;
   std::unique_ptr<AgentServiceImpl> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
