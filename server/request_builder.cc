@@ -194,10 +194,13 @@ absl::StatusOr<std::string> ChooseModel(const v1::InvokeRequest& request,
                 request.model()) != profile.allowed_models.end()) {
     return request.model();
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("model '", request.model(), "' is not allowed for profile '", profile.name,
-                   "'; allowed: ", profile.model, ", ",
-                   absl::StrJoin(profile.allowed_models, ", ")));
+  std::vector<std::string> allowed = {profile.model};
+  for (const std::string& m : profile.allowed_models) {
+    if (std::find(allowed.begin(), allowed.end(), m) == allowed.end()) allowed.push_back(m);
+  }
+  return absl::InvalidArgumentError(absl::StrCat("model '", request.model(),
+                                                 "' is not allowed for profile '", profile.name,
+                                                 "'; allowed: ", absl::StrJoin(allowed, ", ")));
 }
 
 absl::StatusOr<std::string> BuildUpstreamBody(const v1::InvokeRequest& request,
@@ -257,8 +260,10 @@ absl::StatusOr<std::string> BuildUpstreamBody(const v1::InvokeRequest& request,
             "field `", m.key, "` is not passed to the upstream by profile '", profile.name,
             "' (allowed: ", absl::StrJoin(allow, ", "), ")"));
       }
-      if ((m.key == "temperature" || m.key == "top_p") && !profile.tools.empty() &&
-          m.value != "null") {
+      if ((m.key == "temperature" || m.key == "top_p") && !profile.tools.empty()) {
+        // A null is "not set" (OpenAI-style clients send unset parameters so); the upstream
+        // refuses the key whatever its value, so it is dropped rather than sent.
+        if (m.value == "null") continue;
         return absl::InvalidArgumentError(
             absl::StrCat("Parameter not supported when tools are provided: ", m.key));
       }

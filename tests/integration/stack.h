@@ -67,6 +67,7 @@ class Stack {
   std::string LastUpstreamHeader(const std::string& lowercase_name);
 
   v1::AgentService::Stub& grpc() { return *stub_; }
+  AgentServiceImpl& service() { return *service_; }
   std::string gateway_url() const { return gateway_url_; }
   std::string emulator_base_url() const { return emulator_base_; }
   upstream::HttpPool& client_pool() { return *client_pool_; }

@@ -111,6 +111,7 @@ class FakeEngine final : public Engine {
     std::lock_guard<std::mutex> lock(mu_);
     last_token_ = context.bearer_token.Reveal();
     last_deadline_ = context.deadline;
+    last_deadline_reason_ = context.deadline_reason;
     last_profile_ = profile.name;
     runs_.push_back(run);
     cv_.notify_all();
@@ -153,6 +154,10 @@ class FakeEngine final : public Engine {
     std::lock_guard<std::mutex> lock(mu_);
     return last_deadline_;
   }
+  std::string last_deadline_reason() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_deadline_reason_;
+  }
 
  private:
   std::mutex mu_;
@@ -162,6 +167,7 @@ class FakeEngine final : public Engine {
   std::string last_token_;
   std::string last_profile_;
   std::optional<std::chrono::steady_clock::time_point> last_deadline_;
+  std::string last_deadline_reason_;
   std::string emit_before_return_;  // set before any call
   std::atomic<bool> early_keep_reading_{true};
 };
@@ -178,6 +184,10 @@ class AgentServiceTest : public ::testing::Test {
         .model = "m",
         .auth = "user",
         .tools = {{"genie_space", R"({"type":"genie_space","genie_space":{"id":"g"}})"}}};
+    config->profiles["limited"] = Profile{
+        .name = "limited",
+        .model = "m",
+        .limits = {.max_concurrent_calls = 1, .timeout = std::chrono::seconds(20)}};
     ServiceOptions options;
     options.trusted_proxy = trusted_proxy_;
     options.max_concurrent_calls = max_concurrent_calls_;
@@ -374,7 +384,7 @@ TEST_F(AgentServiceTest, UnknownProfileIsNotFoundAndNamesTheKnownOnes) {
   v1::InvokeResponse response;
   grpc::Status status = stub_->Invoke(&ctx, Hello("nope"), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_THAT(status.error_message(), HasSubstr("unknown agent profile 'nope'; known: app, genie, user"));
+  EXPECT_THAT(status.error_message(), HasSubstr("unknown agent profile 'nope'; known: app, genie, limited, user"));
 }
 
 TEST_F(AgentServiceTest, UserProfileWithoutForwardedTokenIsRefusedNeverRunAsTheApp) {
@@ -482,6 +492,85 @@ TEST_F(LoadSheddingTest, CallsBeyondTheCapAreRefusedAtOnceAndSlotsComeBack) {
   }
   r4->Finish();
   r2->Finish();
+}
+
+TEST_F(AgentServiceTest, AProfileAtItsOwnLimitRefusesWhileOtherProfilesStillRun) {
+  grpc::ClientContext c1;
+  auto r1 = stub_->Stream(&c1, Hello("limited"));
+  auto run1 = engine_.WaitRun(0);
+  ASSERT_NE(run1, nullptr);
+
+  grpc::ClientContext c2;
+  v1::InvokeResponse response;
+  grpc::Status refused = stub_->Invoke(&c2, Hello("limited"), &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(),
+              HasSubstr("profile 'limited' is at its limit of 1 concurrent calls "
+                        "(profiles.limited.limits.max_concurrent_calls)"));
+  auto retry_after = c2.GetServerTrailingMetadata().find("retry-after");
+  ASSERT_NE(retry_after, c2.GetServerTrailingMetadata().end());
+
+  // Another profile is not held back by this one's limit.
+  grpc::ClientContext c3;
+  auto r3 = stub_->Stream(&c3, Hello("app"));
+  auto run3 = engine_.WaitRun(1);
+  ASSERT_NE(run3, nullptr);
+  run3->Finish(absl::OkStatus());
+  v1::StreamEvent event;
+  while (r3->Read(&event)) {
+  }
+  EXPECT_TRUE(r3->Finish().ok());
+
+  // The slot comes back when the call ends.
+  run1->Finish(absl::OkStatus());
+  while (r1->Read(&event)) {
+  }
+  EXPECT_TRUE(r1->Finish().ok());
+  grpc::ClientContext c4;
+  auto r4 = stub_->Stream(&c4, Hello("limited"));
+  auto run4 = engine_.WaitRun(2);
+  ASSERT_NE(run4, nullptr);
+  run4->Finish(absl::OkStatus());
+  while (r4->Read(&event)) {
+  }
+  EXPECT_TRUE(r4->Finish().ok());
+}
+
+TEST_F(AgentServiceTest, AProfileTimeoutBoundsTheRunUnlessTheCallersDeadlineIsSooner) {
+  const auto before = std::chrono::steady_clock::now();
+  {
+    grpc::ClientContext ctx;
+    auto reader = stub_->Stream(&ctx, Hello("limited"));
+    auto run = engine_.WaitRun(0);
+    ASSERT_NE(run, nullptr);
+    auto deadline = engine_.last_deadline();
+    ASSERT_TRUE(deadline.has_value());
+    EXPECT_GT(*deadline, before + std::chrono::seconds(19));
+    EXPECT_LT(*deadline, before + std::chrono::seconds(21));
+    EXPECT_EQ(engine_.last_deadline_reason(),
+              "profile 'limited' time limit of 20s (profiles.limited.limits.timeout_ms)");
+    run->Finish(absl::OkStatus());
+    v1::StreamEvent event;
+    while (reader->Read(&event)) {
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    auto reader = stub_->Stream(&ctx, Hello("limited"));
+    auto run = engine_.WaitRun(1);
+    ASSERT_NE(run, nullptr);
+    auto deadline = engine_.last_deadline();
+    ASSERT_TRUE(deadline.has_value());
+    EXPECT_LT(*deadline, before + std::chrono::seconds(6));
+    EXPECT_EQ(engine_.last_deadline_reason(), "");  // the caller's own
+    run->Finish(absl::OkStatus());
+    v1::StreamEvent event;
+    while (reader->Read(&event)) {
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+  }
 }
 
 // Graceful drain, as main() runs it: refuse new calls, let running ones finish within the
@@ -609,8 +698,8 @@ TEST_F(AgentServiceTest, AgentInfoListsProfiles) {
   ASSERT_TRUE(stub_->GetAgentInfo(&ctx, v1::GetAgentInfoRequest(), &info).ok());
   EXPECT_EQ(info.agent_api(), "responses");
   EXPECT_EQ(info.default_profile(), "app");
-  ASSERT_EQ(info.profiles_size(), 3);
-  EXPECT_EQ(info.profiles(2).auth(), "user");
+  ASSERT_EQ(info.profiles_size(), 4);
+  EXPECT_EQ(info.profiles(3).auth(), "user");
 }
 
 }  // namespace

@@ -93,6 +93,12 @@ TEST(RequestBuilderTest, ModelOverrideOnlyFromTheAllowList) {
   EXPECT_THAT(ChooseModel(r, p),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("allowed: databricks-claude-sonnet-4-5, databricks-gpt-5")));
+  // An allow-list that repeats the profile's own model names it once.
+  Profile repeated = p;
+  repeated.allowed_models = {"databricks-claude-sonnet-4-5", "databricks-gpt-5"};
+  EXPECT_THAT(ChooseModel(r, repeated),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::EndsWith("allowed: databricks-claude-sonnet-4-5, databricks-gpt-5")));
   r.set_model("databricks-gpt-5");
   auto body = BuildUpstreamBody(r, p, false);
   ASSERT_TRUE(body.ok());
@@ -129,6 +135,16 @@ TEST(RequestBuilderTest, PassThroughIsAnAllowListAndKeepsValuesVerbatim) {
   r.set_extra_json(R"({"max_output_tokens":5})");
   EXPECT_THAT(BuildUpstreamBody(r, p, false),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("(allowed: store)")));
+}
+
+TEST(RequestBuilderTest, NullTemperatureOrTopPWithToolsIsDroppedNotSent) {
+  v1::InvokeRequest r = OneItem(R"({"role":"user","content":"hi"})");
+  r.set_extra_json(R"({"temperature":null,"top_p":null,"max_output_tokens":5})");
+  auto body = BuildUpstreamBody(r, ToolProfile(), false);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_THAT(*body, ::testing::Not(HasSubstr("temperature")));
+  EXPECT_THAT(*body, ::testing::Not(HasSubstr("top_p")));
+  EXPECT_THAT(*body, HasSubstr(R"("max_output_tokens":5)"));
 }
 
 TEST(RequestBuilderTest, TemperatureIsFineWithoutTools) {
