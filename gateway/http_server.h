@@ -9,6 +9,7 @@
 #define AGENTGATEWAY_GATEWAY_HTTP_SERVER_H_
 
 #include <chrono>
+#include <functional>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -38,6 +39,8 @@ struct HttpServerOptions {
   std::string tls_key_pem;
   // Mutual TLS: set -> every client must present a certificate chaining to one of these CAs.
   std::string tls_client_ca_pem;
+  // Asked on each readiness probe: empty when ready, else why not (see ServerState::not_ready).
+  std::function<std::string()> readiness_problem;
 };
 
 class HttpServer {

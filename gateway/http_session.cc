@@ -30,6 +30,7 @@
 #include "gateway/router.h"
 #include "gateway/sse_framing.h"
 #include "gateway/sse_stream.h"
+#include "server/metrics.h"
 
 namespace agentgateway::gateway {
 namespace {
@@ -316,7 +317,14 @@ template <class Stream>
 void HttpSession<Stream>::Dispatch(HttpRequest request) {
   in_request_ = true;
   env_->registry->RequestStarted();
-  RouteResult route = Route(request, ServerState{.draining = Draining()});
+  ServerState state{.draining = Draining()};
+  if (env_->options.readiness_problem) {
+    std::string_view route = RouteTemplate(request.target);
+    if (route == "/readyz" || route == "/health/ready") {
+      state.not_ready = env_->options.readiness_problem();
+    }
+  }
+  RouteResult route = Route(request, state);
   request_id_ = std::move(route.request_id);
   if (route.response.has_value()) return SendResponse(*std::move(route.response), false);
   // The call may run for minutes: no read timeout now; the watch read notices a client leaving.
@@ -354,6 +362,7 @@ void HttpSession<Stream>::SendResponse(HttpResponse response, bool close) {
   res->result(static_cast<unsigned>(response.status));
   for (auto& [name, value] : response.headers) res->set(name, value);
   if (!request_id_.empty()) res->set("x-request-id", request_id_);
+  Metrics::Get().HttpRequest(RouteTemplate(target_), response.status);
   close = close || !keep_alive_ || stopping_ || Draining();
   res->keep_alive(!close);
   res->body() = std::move(response.body);
@@ -425,6 +434,7 @@ void HttpSession<Stream>::WithHead(std::function<void(bool)> next) {
   sse_head_ = std::make_unique<http::response<http::empty_body>>(http::status::ok, 11);
   for (auto& [name, value] : SseResponseHeaders()) sse_head_->set(name, value);
   sse_head_->set("x-request-id", request_id_);
+  Metrics::Get().HttpRequest(RouteTemplate(target_), 200);
   if (http10_) {
     keep_alive_ = false;  // the end of the body is the end of the connection
     sse_head_->version(10);

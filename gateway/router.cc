@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/random/random.h"
+#include "server/metrics.h"
 #include "server/trace_context.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -83,6 +84,7 @@ void FillMetadata(const HttpRequest& request, const std::string& request_id, Rpc
       plan->metadata.emplace_back(std::string(name), std::string(*value));
     }
   }
+  plan->metadata.emplace_back(kRouteMetadataKey, std::string(RouteTemplate(request.target)));
   plan->metadata.emplace_back("x-request-id", request_id);
   if (std::optional<std::string_view> t = request.Header("x-request-timeout"); t.has_value()) {
     double seconds = 0;
@@ -171,6 +173,32 @@ std::string NewRequestId() {
                          lo >> 48, lo & 0xFFFFFFFFFFFFull);
 }
 
+std::string_view RouteTemplate(std::string_view target) {
+  std::string_view path = PathOf(target);
+  static constexpr std::string_view kFixed[] = {
+      "/invocations", "/responses", "/health", "/health/ready", "/health/live", "/readyz",
+      "/livez",       "/agent/info", "/metrics", "/"};
+  for (std::string_view fixed : kFixed) {
+    if (path == fixed) return fixed;
+  }
+  std::vector<absl::string_view> segments = absl::StrSplit(Av(path), '/');
+  auto is_door = [](absl::string_view s) { return s == "responses" || s == "invocations"; };
+  if (segments.size() == 3 && segments[0].empty() && is_door(segments[1]) && !segments[2].empty()) {
+    return segments[1] == "responses" ? "/responses/{id}" : "/invocations/{id}";
+  }
+  if (segments.size() >= 4 && segments[0].empty() && segments[1] == "agents" &&
+      !segments[2].empty() && is_door(segments[3])) {
+    const bool responses = segments[3] == "responses";
+    if (segments.size() == 4) {
+      return responses ? "/agents/{name}/responses" : "/agents/{name}/invocations";
+    }
+    if (segments.size() == 5 && !segments[4].empty()) {
+      return responses ? "/agents/{name}/responses/{id}" : "/agents/{name}/invocations/{id}";
+    }
+  }
+  return "other";
+}
+
 RouteResult Route(const HttpRequest& request, const ServerState& state) {
   std::optional<std::string_view> given_id = request.Header("x-request-id");
   std::string request_id =
@@ -226,8 +254,10 @@ RouteResult Route(const HttpRequest& request, const ServerState& state) {
     }
     return RouteInvocation(request, flavor, *std::move(profile), request_id);
   }
-  const bool health = path == "/health" || path == "/health/ready" || path == "/health/live";
-  if (path == "/" || health || path == "/agent/info") {
+  const bool live = path == "/health/live" || path == "/livez";
+  const bool ready = path == "/health/ready" || path == "/readyz";
+  const bool health = path == "/health" || live || ready;
+  if (path == "/" || health || path == "/agent/info" || path == "/metrics") {
     if (!get) {
       result.response = MethodNotAllowed(ApiFlavor::kInvocations, request.method, "GET");
     } else if (path == "/") {
@@ -236,11 +266,22 @@ RouteResult Route(const HttpRequest& request, const ServerState& state) {
       page.SetHeader("cache-control", "no-cache");
       page.body = std::string(ChatPageHtml());
       result.response = std::move(page);
-    } else if (path == "/health/live") {
+    } else if (path == "/metrics") {
+      HttpResponse page;
+      page.SetHeader("content-type", std::string(kMetricsContentType));
+      page.SetHeader("cache-control", "no-cache");
+      page.body = Metrics::Get().Text();
+      result.response = std::move(page);
+    } else if (live) {
       result.response = JsonResponse(200, "{\"status\":\"alive\"}");
+    } else if (health && state.draining) {
+      result.response = JsonResponse(503, "{\"status\":\"draining\"}");
+    } else if (ready && !state.not_ready.empty()) {
+      // Readiness also needs what a call needs first: the app's upstream token.
+      result.response = JsonResponse(503, Cat("{\"status\":\"not_ready\",\"reason\":",
+                                              json_span::Quote(state.not_ready), "}"));
     } else if (health) {
-      result.response = state.draining ? JsonResponse(503, "{\"status\":\"draining\"}")
-                                       : JsonResponse(200, "{\"status\":\"healthy\"}");
+      result.response = JsonResponse(200, "{\"status\":\"healthy\"}");
     } else {
       RpcPlan plan;
       plan.kind = RpcPlan::Kind::kAgentInfo;

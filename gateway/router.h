@@ -15,6 +15,7 @@
 #include "gateway/http_types.h"
 #include "gateway/sse_framing.h"
 #include "gateway/status_mapping.h"
+#include "server/call_log.h"
 
 namespace agentgateway::gateway {
 
@@ -53,15 +54,20 @@ struct RouteResult {
 
 // What the server's state adds to routing.
 struct ServerState {
-  bool draining = false;  // shutting down: readiness (/health, /health/ready) answers 503
+  bool draining = false;  // shutting down: /health, /health/ready and /readyz answer 503
+  // Why the gateway cannot serve calls now (the app's upstream token cannot be obtained), or
+  // empty: /health/ready and /readyz answer 503 with it. /health stays the drain signal only.
+  std::string not_ready;
 };
 
 // Background runs are polled with GET /responses/{id} (OpenAI shape) or GET /invocations/{id}
 // (MLflow shape: custom_outputs added, {"detail"} errors), and GET /agents/{name}/responses/{id}
 // or /agents/{name}/invocations/{id} for a named profile; an id that is not 1-256 characters of
 // [A-Za-z0-9_-] is a 400 before any call.
-// GET /health and /health/ready: readiness (503 {"status":"draining"} once draining);
-// GET /health/live: liveness (200 while the process serves HTTP at all).
+// GET /health: 200 {"status":"healthy"}, 503 {"status":"draining"} once draining (protocol.md).
+// GET /health/ready, /readyz: readiness, also 503 {"status":"not_ready","reason"} while
+// ServerState::not_ready says so. GET /health/live, /livez: liveness (200 while the process
+// serves HTTP at all). GET /metrics: the Prometheus exposition.
 RouteResult Route(const HttpRequest& request, const ServerState& state = {});
 
 // An error response for a request that failed before routing (size limits); the shape follows
@@ -78,6 +84,13 @@ HttpResponse AgentInfoResultToHttp(const grpc::Status& status,
 
 // Response headers of a 200 SSE stream (content-type, cache-control, x-accel-buffering).
 HeaderList SseResponseHeaders();
+
+// The route template a request target falls under, for metrics and the call's log line:
+// `/invocations`, `/responses`, `/agents/{name}/invocations`, `/agents/{name}/responses`,
+// `/responses/{id}`, `/invocations/{id}`, `/agents/{name}/responses/{id}`,
+// `/agents/{name}/invocations/{id}`, `/health`, `/health/ready`, `/health/live`, `/readyz`,
+// `/livez`, `/agent/info`, `/metrics`, `/`, or `other` (a bounded set: never the raw path).
+std::string_view RouteTemplate(std::string_view target);
 
 // A fresh request id (32 lowercase hex digits).
 std::string NewRequestId();

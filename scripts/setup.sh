@@ -8,8 +8,8 @@ PKGS=(
   build-essential cmake ninja-build ccache pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libabsl-dev nlohmann-json3-dev libssl-dev openssl
-  libgtest-dev libgmock-dev libyaml-cpp-dev libcli11-dev libspdlog-dev
-  curl wrk python3
+  libgtest-dev libgmock-dev libyaml-cpp-dev libcli11-dev libspdlog-dev prometheus-cpp-dev
+  curl wrk python3 yamllint
 )
 
 missing=()

@@ -4,6 +4,7 @@
 #include "absl/time/time.h"
 #include "server/invoke_reactor.h"
 #include "server/logging.h"
+#include "server/metrics.h"
 #include "server/stream_reactor.h"
 #include "server/trace_context.h"
 
@@ -24,6 +25,18 @@ std::string UserIdOf(const v1::InvokeRequest& request) { return request.context(
 std::string UserIdOf(const v1::GetResponseRequest&) { return {}; }
 
 }  // namespace
+
+std::string_view DenialReason(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kNotFound: return "unknown_profile";
+    case absl::StatusCode::kUnauthenticated: return "unauthenticated";
+    case absl::StatusCode::kPermissionDenied: return "permission_denied";
+    case absl::StatusCode::kResourceExhausted: return "profile_limit";
+    case absl::StatusCode::kInvalidArgument: return "invalid_request";
+    case absl::StatusCode::kUnavailable: return "draining";
+    default: return "other";
+  }
+}
 
 bool DeadlinePassed(const CallInfo& info) {
   // gRPC's deadline timer may fire a little before the deadline as the system clock reads it
@@ -69,6 +82,9 @@ absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
   Admission a;
   a.info = std::move(info);
   a.info.request_id = Metadata(context, "x-request-id");
+  a.info.route = Metadata(context, kRouteMetadataKey);
+  if (a.info.route.size() > 64) a.info.route.resize(64);
+  a.run.retries = a.info.retries;
   a.profile = config_->FindProfile(profile_name);
   if (a.profile == nullptr) {
     std::string names;
@@ -173,7 +189,9 @@ Reactor* AgentServiceImpl::Begin(Reactor* reactor, grpc::CallbackServerContext* 
                                  const Request& request) {
   reactor->info().lifetime = calls_->Track();
   reactor->info().context = context;
+  Metrics::Get().CallStarted(reactor->info().rpc);
   if (draining_.load()) {
+    Metrics::Get().Denial("draining");
     reactor->Fail(absl::UnavailableError(
         "agent-gateway is shutting down and takes no new calls; retry on another instance"));
     return reactor;
@@ -182,6 +200,7 @@ Reactor* AgentServiceImpl::Begin(Reactor* reactor, grpc::CallbackServerContext* 
   std::size_t active = 0;
   reactor->info().slot = calls_->Add(reactor->AbortFn(), &active);
   if (options_.max_concurrent_calls != 0 && active > options_.max_concurrent_calls) {
+    Metrics::Get().Denial("max_concurrent_calls");
     context->AddTrailingMetadata("retry-after", "1");
     reactor->Fail(absl::ResourceExhaustedError(absl::StrCat(
         "agent-gateway is at its limit of ", options_.max_concurrent_calls,
@@ -191,6 +210,7 @@ Reactor* AgentServiceImpl::Begin(Reactor* reactor, grpc::CallbackServerContext* 
   absl::StatusOr<Admission> admitted =
       Admit(context, request.profile(), UserIdOf(request), reactor->info());
   if (!admitted.ok()) {
+    Metrics::Get().Denial(DenialReason(admitted.status()));
     reactor->Fail(admitted.status());
     return reactor;
   }

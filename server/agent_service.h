@@ -15,6 +15,7 @@
 #include "server/call_registry.h"
 #include "server/config.h"
 #include "server/engine.h"
+#include "server/metrics.h"
 #include "server/identity/scope_policy.h"
 #include "server/identity/token_source.h"
 
@@ -56,7 +57,11 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
   // Blocks until gRPC is done with every call (their final statuses were sent), so that
   // stopping the server then cuts nothing short.
   bool WaitAllDone(absl::Duration timeout) const { return calls_->WaitAllDone(timeout); }
-  std::size_t AbortAll(const absl::Status& status) { return calls_->AbortAll(status); }
+  std::size_t AbortAll(const absl::Status& status) {
+    std::size_t n = calls_->AbortAll(status);
+    Metrics::Get().Cancellation("drain", n);
+    return n;
+  }
   std::size_t active_calls() const { return calls_->size(); }
 
  private:
@@ -93,6 +98,9 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
 
 // absl -> gRPC, code for code (the one translation point for this protocol).
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// The metrics' denial reason for a call refused before anything went upstream.
+std::string_view DenialReason(const absl::Status& status);
 
 // Whether the call's deadline has passed (a cancellation then is the deadline's), and the
 // status such a call ends with.

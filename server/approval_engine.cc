@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/json_text.h"
 #include "server/logging.h"
+#include "server/metrics.h"
 
 namespace agentgateway {
 namespace {
@@ -67,6 +68,7 @@ bool AllDecided(const std::vector<PendingApproval>& pending) {
 
 void LogDecisions(const Profile& profile, const std::vector<PendingApproval>& pending) {
   for (const PendingApproval& p : pending) {
+    Metrics::Get().ApprovalAnswered(p.decision == ApprovalDecision::kApprove);
     Log(LogLevel::kInfo, "mcp approval answered by policy",
         {{"profile", profile.name},
          {"server_label", p.server_label},
@@ -109,13 +111,21 @@ class ChainHandle final : public RunHandle {
   // Between rounds: the finished run takes no more calls.
   void Clear() {
     absl::MutexLock lock(&mu_);
+    ++round_;
     current_.reset();
   }
-  void Set(std::shared_ptr<RunHandle> run) {
+  int round() {
+    absl::MutexLock lock(&mu_);
+    return round_;
+  }
+  // `round`: round() when the run was asked for. A run can end (and the next round start)
+  // before its Stream()/Invoke() returns: such a run is not current any more.
+  void Set(std::shared_ptr<RunHandle> run, int round) {
     bool cancel;
     bool resume;
     {
       absl::MutexLock lock(&mu_);
+      if (round != round_) return;
       current_ = run;
       cancel = cancelled_;
       resume = std::exchange(resume_owed_, false);
@@ -133,6 +143,7 @@ class ChainHandle final : public RunHandle {
   std::shared_ptr<RunHandle> current_ ABSL_GUARDED_BY(mu_);
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool resume_owed_ ABSL_GUARDED_BY(mu_) = false;
+  int round_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // What every round of one call shares.
@@ -158,10 +169,11 @@ class ApprovalStream final : public EventSink,
       : chain_(std::move(chain)), sink_(std::move(sink)) {}
 
   absl::Status Start() {
+    const int round = chain_->handle->round();
     absl::StatusOr<std::shared_ptr<RunHandle>> run =
         chain_->inner->Stream(*chain_->profile, chain_->request, chain_->context, shared_from_this());
     if (!run.ok()) return run.status();
-    chain_->handle->Set(*std::move(run));
+    chain_->handle->Set(*std::move(run), round);
     return absl::OkStatus();
   }
 
@@ -189,6 +201,11 @@ class ApprovalStream final : public EventSink,
     if (!status.ok() || !held_.has_value()) {
       if (held_.has_value()) sink_->OnEvent(*std::exchange(held_, std::nullopt));
       return sink_->OnFinish(std::move(status));
+    }
+    if (chain_->handle->cancelled()) {
+      // Nothing more goes upstream: the caller sees the round as it came, then the end.
+      sink_->OnEvent(*std::exchange(held_, std::nullopt));
+      return sink_->OnFinish(absl::CancelledError("cancelled by caller"));
     }
     // The run ended on a round the policy answers: answer it and go on.
     LogDecisions(*chain_->profile, pending_);
@@ -261,13 +278,14 @@ class ApprovalInvoke final : public std::enable_shared_from_this<ApprovalInvoke>
       : chain_(std::move(chain)), done_(std::move(done)) {}
 
   absl::Status Start() {
+    const int round = chain_->handle->round();
     absl::StatusOr<std::shared_ptr<RunHandle>> run = chain_->inner->Invoke(
         *chain_->profile, chain_->request, chain_->context,
         [self = shared_from_this()](absl::StatusOr<InvokeResult> result) {
           self->OnResult(std::move(result));
         });
     if (!run.ok()) return run.status();
-    chain_->handle->Set(*std::move(run));
+    chain_->handle->Set(*std::move(run), round);
     return absl::OkStatus();
   }
 
@@ -334,7 +352,8 @@ std::vector<PendingApproval> PendingApprovals(const std::vector<std::string_view
     } else if (type == "mcp_approval_request") {
       PendingApproval p{StringMember(*members, "id"), StringMember(*members, "server_label"),
                         StringMember(*members, "name")};
-      p.decision = policy.Decide(p.server_label, p.name);
+      // Without an id the request cannot be answered: left to the caller.
+      if (!p.id.empty()) p.decision = policy.Decide(p.server_label, p.name);
       pending.push_back(std::move(p));
     }
   }

@@ -4,6 +4,7 @@
 
 #include <grpcpp/support/status.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -15,6 +16,10 @@ class CallbackServerContext;
 
 namespace agentgateway {
 
+// gRPC metadata key carrying the route template of a REST call (set by the REST door; only
+// used in the call's log line and capped in length).
+inline constexpr char kRouteMetadataKey[] = "x-agentgateway-route";
+
 // What is known about a call once it was admitted. Never holds a token.
 struct CallInfo {
   std::string rpc;         // Invoke | Stream
@@ -23,6 +28,11 @@ struct CallInfo {
   std::string auth;        // app | user
   std::string user;        // context.user_id, else the forwarded user / email; may be empty
   std::string trace_id;    // W3C trace id of the upstream call (32 hex)
+  std::string route;       // the REST route template, or empty for a gRPC caller
+  // Upstream attempts after the first, counted by the engine (RunContext::retries).
+  std::shared_ptr<std::atomic<int>> retries = std::make_shared<std::atomic<int>>(0);
+  // Call admitted -> first event written (streams), for the log line; negative: none.
+  double first_event_ms = -1;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   // The call's admission slot (load shedding); released when the call's end is decided.
   std::shared_ptr<void> slot;
@@ -32,7 +42,9 @@ struct CallInfo {
   grpc::CallbackServerContext* context = nullptr;
 };
 
-// Logs {"msg":"call","rpc","request_id","trace_id","profile","auth","user","code","duration_ms"[,"events"]}.
+// Logs {"msg":"call","rpc","route","request_id","trace_id","profile","auth","user","code",
+// "duration_ms","retries"[,"first_event_ms"][,"events"][,"error"]}, and counts the call in the
+// metrics.
 // `events` < 0: not a stream.
 void LogCall(const CallInfo& info, const grpc::Status& status, std::int64_t events = -1);
 

@@ -3,6 +3,7 @@
 #ifndef AGENTGATEWAY_SERVER_ENGINE_H_
 #define AGENTGATEWAY_SERVER_ENGINE_H_
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -71,6 +72,8 @@ struct RunContext {
   // it by itself, without waiting for the caller's cancellation to arrive.
   std::optional<std::chrono::steady_clock::time_point> deadline;
   std::string deadline_reason;  // empty: the caller's deadline (see HttpRequest)
+  // Upstream attempts after the first; the engine counts them here for the call's log line.
+  std::shared_ptr<std::atomic<int>> retries;
 };
 
 class Engine {

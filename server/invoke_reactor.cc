@@ -1,6 +1,7 @@
 #include "server/invoke_reactor.h"
 
 #include "server/agent_service.h"
+#include "server/metrics.h"
 
 namespace agentgateway {
 
@@ -33,7 +34,10 @@ Engine::InvokeDone InvokeReactor::OnResult() {
 }
 
 void InvokeReactor::Track(absl::StatusOr<std::shared_ptr<RunHandle>> run) {
-  if (!run.ok()) return Fail(run.status());
+  if (!run.ok()) {
+    Metrics::Get().Denial(DenialReason(run.status()));
+    return Fail(run.status());
+  }
   bool cancel;
   {
     absl::MutexLock lock(&control_->mu);
@@ -83,7 +87,11 @@ void InvokeReactor::OnDone() {
 void InvokeReactor::OnCancel() {
   // An expired deadline ends the call as DEADLINE_EXCEEDED (what the caller sees, and what the
   // call's log line should say), any other cancellation as CANCELLED.
-  if (DeadlinePassed(info_)) return AbortFn()(CallersDeadlinePassed());
+  if (DeadlinePassed(info_)) {
+    Metrics::Get().Cancellation("deadline");
+    return AbortFn()(CallersDeadlinePassed());
+  }
+  Metrics::Get().Cancellation("caller");
   control_->Cancel();
 }
 

@@ -1,6 +1,7 @@
 // agent-gateway: serves AgentService over gRPC and the REST shim over HTTP in one process.
 // Thin: parse flags, load config, wire the parts, wait for SIGINT/SIGTERM, shut down in order.
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
@@ -17,6 +18,7 @@
 #include "server/identity/scope_policy.h"
 #include "server/identity/token_source.h"
 #include "server/logging.h"
+#include "server/metrics.h"
 #include "server/approval_engine.h"
 #include "server/supervisor_engine.h"
 #include "server/upstream/http_pool.h"
@@ -231,6 +233,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   agentgateway::upstream::PoolOptions pool_options;
+  pool_options.record_metrics = true;
   pool_options.threads = config.upstream.threads;
   pool_options.max_connections_per_origin = config.upstream.max_connections;
   pool_options.max_waiters_per_origin = config.upstream.max_queued_requests;
@@ -258,8 +261,10 @@ int main(int argc, char** argv) {
                                          service_options);
   auto grpc_credentials = agentgateway::GrpcServerCredentials(config.listen.grpc_tls);
   if (!grpc_credentials.ok()) return Fail(std::string(grpc_credentials.status().message()));
-  // grpc.health.v1.Health: SERVING until the drain starts.
+  // grpc.health.v1.Health (overall and per service): SERVING until the drain starts.
   grpc::EnableDefaultHealthCheckService(true);
+  // Server reflection (grpc.reflection.v1alpha), so standard gRPC tools can list and call.
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int grpc_port = 0;
   builder.AddListeningPort(grpc_listen, *grpc_credentials, &grpc_port);
@@ -271,12 +276,33 @@ int main(int argc, char** argv) {
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
   if (!grpc_server || grpc_port == 0) return Fail("cannot listen for gRPC on " + grpc_listen);
+  if (auto* health = grpc_server->GetHealthCheckService()) {
+    health->SetServingStatus("agentgateway.v1.AgentService", true);
+  }
+
+  // What the metrics read from parts that keep their own counts, at each scrape.
+  agentgateway::Metrics::Get().SetPoolSource([pool = pool->get()] {
+    agentgateway::upstream::PoolStats s = pool->Stats();
+    return agentgateway::Metrics::PoolSnapshot{s.connections_opened, s.connections_reused, s.open,
+                                               s.idle, s.waiting};
+  });
+  agentgateway::Metrics::Get().SetTokenSource([tokens = app_tokens->get()] {
+    agentgateway::identity::TokenSource::Stats s = tokens->GetStats();
+    return agentgateway::Metrics::TokenSnapshot{s.refreshes, s.failures, s.has_valid_token};
+  });
 
   agentgateway::gateway::HttpServerOptions http_options;
   if (!SplitHostPort(http_listen, http_options.listen_host, http_options.port)) {
     return Fail("--http-listen must be HOST:PORT, not '" + http_listen + "'");
   }
   http_options.threads = http_threads;
+  // Not ready while the app's upstream token cannot be obtained (after a failed refresh).
+  http_options.readiness_problem = [tokens = app_tokens->get()]() -> std::string {
+    agentgateway::identity::TokenSource::Stats s = tokens->GetStats();
+    if (s.has_valid_token || s.failures == 0) return "";
+    return absl::StrCat("the app's upstream token cannot be obtained (", s.failures,
+                        " failed token requests; ", tokens->Describe(), ")");
+  };
   http_options.sse_heartbeat = config.listen.sse_heartbeat;
   if (const agentgateway::ListenerTls& tls = config.listen.http_tls; tls.enabled()) {
     auto cert = agentgateway::ReadTextFile(tls.cert_file, "REST TLS certificate");

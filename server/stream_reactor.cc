@@ -5,6 +5,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "server/agent_service.h"
+#include "server/metrics.h"
 #include "server/response_assembler.h"
 
 namespace agentgateway {
@@ -25,6 +26,7 @@ class StreamReactor::State final : public EventSink {
     {
       absl::MutexLock lock(&mu_);
       if (broken_ || finish_decided_) return true;  // nobody to deliver to; drain quietly
+      arrivals_.push_back(std::chrono::steady_clock::now());
       v1::StreamEvent& out = queue_.emplace_back();
       out.set_sequence_number(next_sequence_++);
       out.set_type(std::move(event.type));
@@ -92,6 +94,7 @@ class StreamReactor::State final : public EventSink {
         // The caller is gone: stop upstream, drop what is queued, finish when upstream ends.
         broken_ = true;
         queue_.clear();
+        arrivals_.clear();
         queued_bytes_ = 0;
         cancel_run = run_;
       }
@@ -99,6 +102,10 @@ class StreamReactor::State final : public EventSink {
     if (cancel_run) cancel_run->Cancel();
     Pump();
   }
+
+  // Just before the engine is asked to start: the gateway's own part of the time to first
+  // event runs from admission to here.
+  void EngineStarting() { engine_started_ = std::chrono::steady_clock::now(); }
 
   void FailNow(const absl::Status& status) {
     OnFinish(status);
@@ -123,6 +130,7 @@ class StreamReactor::State final : public EventSink {
     absl::Status engine_status;  // for its Retry-After, if any
     std::shared_ptr<RunHandle> run;
     std::shared_ptr<RunHandle> finished_run;  // released outside the lock
+    std::chrono::steady_clock::time_point arrived;
     {
       absl::MutexLock lock(&mu_);
       if (finish_decided_ || write_in_flight_ || reactor_ == nullptr) return;
@@ -130,6 +138,8 @@ class StreamReactor::State final : public EventSink {
       if (!queue_.empty()) {
         current_ = std::move(queue_.front());
         queue_.pop_front();
+        arrived = arrivals_.front();
+        arrivals_.pop_front();
         queued_bytes_ -= current_.json().size();
         write_in_flight_ = true;
         if (paused_ && queue_.size() <= kResumeAt && queued_bytes_ <= kResumeAtBytes) {
@@ -156,6 +166,14 @@ class StreamReactor::State final : public EventSink {
       AddRetryAfterTrailer(reactor->info_, engine_status);
       return reactor->Finish(status);
     }
+    const auto now = std::chrono::steady_clock::now();
+    Metrics::Get().RelayLag(now - arrived);
+    if (reactor->info_.first_event_ms < 0) {
+      // Touched only by the thread holding the write right, and before OnDone.
+      const auto total = now - reactor->info_.start;
+      reactor->info_.first_event_ms = std::chrono::duration<double, std::milli>(total).count();
+      Metrics::Get().FirstEvent(total, (engine_started_ - reactor->info_.start) + (now - arrived));
+    }
     reactor->StartWrite(&current_);
     if (resume && run) run->Resume();
   }
@@ -166,6 +184,10 @@ class StreamReactor::State final : public EventSink {
   StreamReactor* reactor_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<RunHandle> run_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::StreamEvent> queue_ ABSL_GUARDED_BY(mu_);
+  // When each queued event arrived from the engine (relay lag), in queue order.
+  std::deque<std::chrono::steady_clock::time_point> arrivals_ ABSL_GUARDED_BY(mu_);
+  // Set before the engine starts, read after the first event: no lock needed.
+  std::chrono::steady_clock::time_point engine_started_ = std::chrono::steady_clock::now();
   // Owned by the in-flight write (write_in_flight_) between StartWrite and OnWriteDone.
   v1::StreamEvent current_;
   std::int64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
@@ -187,8 +209,12 @@ StreamReactor::~StreamReactor() = default;
 
 void StreamReactor::Start(Engine& engine, const Profile& profile,
                           const v1::InvokeRequest& request, RunContext context) {
+  state_->EngineStarting();
   auto run = engine.Stream(profile, request, std::move(context), state_);
-  if (!run.ok()) return Fail(run.status());
+  if (!run.ok()) {
+    Metrics::Get().Denial(DenialReason(run.status()));
+    return Fail(run.status());
+  }
   state_->SetRun(*std::move(run));
 }
 
@@ -205,7 +231,11 @@ void StreamReactor::OnWriteDone(bool ok) { state_->WriteDone(ok); }
 void StreamReactor::OnCancel() {
   // An expired deadline ends the call as DEADLINE_EXCEEDED (what the caller sees, and what the
   // call's log line should say), any other cancellation as CANCELLED.
-  if (DeadlinePassed(info_)) return state_->Abort(CallersDeadlinePassed());
+  if (DeadlinePassed(info_)) {
+    Metrics::Get().Cancellation("deadline");
+    return state_->Abort(CallersDeadlinePassed());
+  }
+  Metrics::Get().Cancellation("caller");
   state_->Cancel();
 }
 

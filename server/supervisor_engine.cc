@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/identity/secret.h"
 #include "server/json_text.h"
+#include "server/metrics.h"
 #include "server/request_builder.h"
 #include "server/upstream/error_mapping.h"
 #include "server/upstream/sse_decoder.h"
@@ -128,6 +129,7 @@ struct Attempts {
   int attempt = 1;
   std::chrono::milliseconds waited{0};
   std::chrono::milliseconds last_retry_after{0};  // of the latest attempt's response
+  std::shared_ptr<std::atomic<int>> retries;      // the call's count, for its log line
 
   // The delay before the next attempt, or nullopt when the run may not retry.
   std::optional<std::chrono::milliseconds> NextDelay(std::chrono::milliseconds retry_after) {
@@ -140,6 +142,8 @@ struct Attempts {
     if (waited + delay > policy->max_total_wait || !budget->TryWithdraw()) return std::nullopt;
     ++attempt;
     waited += delay;
+    Metrics::Get().UpstreamRetry();
+    if (retries) retries->fetch_add(1);
     return delay;
   }
 
@@ -289,6 +293,7 @@ class StreamHandler final : public upstream::ResponseHandler {
     if (failure_.has_value()) return *failure_;
     if (!transport.ok()) {
       if (events_ > 0 && transport.code() == absl::StatusCode::kUnavailable) {
+        Metrics::Get().UpstreamTruncated();
         return absl::UnavailableError(absl::StrCat(
             "upstream stream broke after ", events_, " events: ", transport.message()));
       }
@@ -297,6 +302,7 @@ class StreamHandler final : public upstream::ResponseHandler {
     decoder_.Finish();
     if (error_.has_value()) return *error_;
     if (!last_was_terminal_) {
+      Metrics::Get().UpstreamTruncated();
       return absl::UnavailableError(absl::StrCat(
           "upstream stream ended without a terminal event after ", events_,
           " events (truncated)"));
@@ -637,6 +643,7 @@ absl::StatusOr<std::shared_ptr<RunHandle>> SupervisorEngine::Stream(
   auto attempts = std::make_shared<Attempts>(Attempts{
       pool_, &retry_, &budget_, MakeRequest(*std::move(body), context, true),
       std::make_shared<CallHandle>()});
+  attempts->retries = context.retries;
   auto handler = std::make_shared<StreamHandler>(std::move(sink), attempts);
   attempts->handle->Set(pool_->Start(attempts->request, std::move(handler)));
   return attempts->handle;
@@ -654,7 +661,8 @@ absl::StatusOr<std::shared_ptr<RunHandle>> SupervisorEngine::Invoke(
       done(std::move(r));
     };
   }
-  return StartUnary(MakeRequest(*std::move(body), context, false), std::move(done));
+  return StartUnary(MakeRequest(*std::move(body), context, false), std::move(done),
+                    context.retries);
 }
 
 absl::StatusOr<std::shared_ptr<RunHandle>> SupervisorEngine::Poll(const Profile& profile,
@@ -683,14 +691,15 @@ absl::StatusOr<std::shared_ptr<RunHandle>> SupervisorEngine::Poll(const Profile&
       done(std::move(r));
     };
   }
-  return StartUnary(std::move(request), std::move(done));
+  return StartUnary(std::move(request), std::move(done), context.retries);
 }
 
-std::shared_ptr<RunHandle> SupervisorEngine::StartUnary(upstream::HttpRequest request,
-                                                        InvokeDone done) {
+std::shared_ptr<RunHandle> SupervisorEngine::StartUnary(
+    upstream::HttpRequest request, InvokeDone done, std::shared_ptr<std::atomic<int>> retries) {
   budget_.OnRequest();
   auto attempts = std::make_shared<Attempts>(Attempts{pool_, &retry_, &budget_, std::move(request),
                                                       std::make_shared<CallHandle>()});
+  attempts->retries = std::move(retries);
   auto handler = std::make_shared<InvokeHandler>(std::move(done), attempts);
   attempts->handle->Set(pool_->Start(attempts->request, std::move(handler)));
   return attempts->handle;

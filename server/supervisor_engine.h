@@ -111,7 +111,8 @@ class SupervisorEngine final : public Engine {
   upstream::HttpRequest MakeRequest(std::string body, const RunContext& context,
                                     bool stream) const;
   // Starts a non-streaming call whose outcome goes to `done`.
-  std::shared_ptr<RunHandle> StartUnary(upstream::HttpRequest request, InvokeDone done);
+  std::shared_ptr<RunHandle> StartUnary(upstream::HttpRequest request, InvokeDone done,
+                                        std::shared_ptr<std::atomic<int>> retries);
 
   upstream::HttpPool* pool_;
   upstream::Url responses_url_;

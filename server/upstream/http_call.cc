@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "server/metrics.h"
 #include "server/upstream/error_mapping.h"
 #include "server/upstream/pool_internal.h"
 
@@ -288,6 +289,7 @@ void CallImpl::OnHandshake(const error_code& ec) {
 void CallImpl::DoWrite() {
   ArmTimer(pool_->options().response_timeout, "waiting for the response from");
   io_conn_->Visit([this](auto& stream) {
+    sent_at_ = std::chrono::steady_clock::now();
     http::async_write(stream, exchange_->request,
                       [self = shared_from_this(), conn = io_conn_](const error_code& ec,
                                                                    std::size_t) {
@@ -369,6 +371,9 @@ void CallImpl::OnReadHeader(const error_code& ec) {
   head.status = static_cast<int>(message.result_int());
   for (const auto& field : message) {
     head.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  if (pool_->options().record_metrics) {
+    Metrics::Get().UpstreamFirstByte(std::chrono::steady_clock::now() - sent_at_);
   }
   handler_->OnHead(head);
   if (exchange_->parser->is_done()) {

@@ -66,6 +66,9 @@ struct HttpResponseHead {
 };
 
 struct PoolOptions {
+  // Observe this pool's time to first byte in the process metrics (the gateway's upstream
+  // pool does; a client's pool in the same process does not).
+  bool record_metrics = false;
   std::size_t threads = 1;
   std::size_t max_connections_per_origin = 64;
   std::chrono::milliseconds idle_timeout{30'000};

@@ -181,6 +181,7 @@ class CallImpl : public Call, public std::enable_shared_from_this<CallImpl> {
   std::shared_ptr<Connection> io_conn_;
   bool fresh_ = false;
   bool retried_stale_ = false;
+  std::chrono::steady_clock::time_point sent_at_;  // the request's write started (time to first byte)
   bool paused_ = false;
   std::shared_ptr<CallImpl> paused_self_;  // set only while paused_
   const char* phase_ = "";

@@ -30,7 +30,7 @@ TEST(RouterTest, Health) {
 }
 
 TEST(RouterTest, ReadinessFailsWhileDrainingButLivenessDoesNot) {
-  for (const char* path : {"/health", "/health/ready"}) {
+  for (const char* path : {"/health", "/health/ready", "/readyz"}) {
     RouteResult ready = Route(Req("GET", path));
     ASSERT_TRUE(ready.response.has_value()) << path;
     EXPECT_EQ(ready.response->status, 200) << path;
@@ -39,11 +39,50 @@ TEST(RouterTest, ReadinessFailsWhileDrainingButLivenessDoesNot) {
     EXPECT_EQ(draining.response->status, 503) << path;
     EXPECT_EQ(draining.response->body, R"({"status":"draining"})");
   }
-  RouteResult live = Route(Req("GET", "/health/live"), ServerState{.draining = true});
-  ASSERT_TRUE(live.response.has_value());
-  EXPECT_EQ(live.response->status, 200);
-  EXPECT_EQ(live.response->body, R"({"status":"alive"})");
+  for (const char* path : {"/health/live", "/livez"}) {
+    RouteResult live = Route(Req("GET", path), ServerState{.draining = true, .not_ready = "x"});
+    ASSERT_TRUE(live.response.has_value()) << path;
+    EXPECT_EQ(live.response->status, 200) << path;
+    EXPECT_EQ(live.response->body, R"({"status":"alive"})");
+  }
   EXPECT_EQ(Route(Req("POST", "/health/live")).response->status, 405);
+  EXPECT_EQ(Route(Req("POST", "/readyz")).response->status, 405);
+}
+
+TEST(RouterTest, ReadinessNamesWhatKeepsTheGatewayFromServing) {
+  const ServerState no_token{.not_ready = "the app's upstream token cannot be obtained"};
+  for (const char* path : {"/health/ready", "/readyz"}) {
+    RouteResult r = Route(Req("GET", path), no_token);
+    ASSERT_TRUE(r.response.has_value()) << path;
+    EXPECT_EQ(r.response->status, 503) << path;
+    EXPECT_EQ(r.response->body,
+              R"({"status":"not_ready","reason":"the app's upstream token cannot be obtained"})");
+  }
+  // /health keeps protocol.md's meaning (serving, unless draining).
+  EXPECT_EQ(Route(Req("GET", "/health"), no_token).response->status, 200);
+}
+
+TEST(RouterTest, MetricsPageIsPrometheusText) {
+  RouteResult r = Route(Req("GET", "/metrics"));
+  ASSERT_TRUE(r.response.has_value());
+  EXPECT_EQ(r.response->status, 200);
+  ASSERT_FALSE(r.response->headers.empty());
+  EXPECT_EQ(r.response->headers[0].first, "content-type");
+  EXPECT_THAT(r.response->headers[0].second, ::testing::HasSubstr("text/plain; version=0.0.4"));
+  EXPECT_THAT(r.response->body,
+              ::testing::HasSubstr("# TYPE agentgateway_upstream_retries_total counter"));
+  EXPECT_EQ(Route(Req("POST", "/metrics")).response->status, 405);
+}
+
+TEST(RouterTest, RouteTemplatesAreABoundedSet) {
+  EXPECT_EQ(RouteTemplate("/invocations?x=1"), "/invocations");
+  EXPECT_EQ(RouteTemplate("/agents/sales/invocations"), "/agents/{name}/invocations");
+  EXPECT_EQ(RouteTemplate("/agents/sales/responses"), "/agents/{name}/responses");
+  EXPECT_EQ(RouteTemplate("/responses/resp_1"), "/responses/{id}");
+  EXPECT_EQ(RouteTemplate("/agents/a/invocations/resp_1"), "/agents/{name}/invocations/{id}");
+  EXPECT_EQ(RouteTemplate("/readyz"), "/readyz");
+  EXPECT_EQ(RouteTemplate("/secret/path/with/user-data"), "other");
+  EXPECT_EQ(RouteTemplate("/agents//invocations"), "other");
 }
 
 TEST(RouterTest, ChatPageIsSafeHtml) {
@@ -125,6 +164,7 @@ TEST(RouterTest, HeadersBecomeMetadata) {
                          {"x-real-ip", "10.0.0.1"},
                          {"tracestate", "k=v"},
                          {"x-request-timeout", "2.5"},
+                         {"x-agentgateway-route", "/invocations"},
                          {"x-request-id", "rid-1"}};
   EXPECT_EQ(r.rpc->metadata, expected);
   ASSERT_TRUE(r.rpc->timeout.has_value());

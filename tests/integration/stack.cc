@@ -43,6 +43,7 @@ std::unique_ptr<Stack> Stack::Start(const StackOptions& options) {
   s->emulator_base_ = "https://localhost:" + std::to_string(s->emulator_->port());
 
   upstream::PoolOptions po;
+  po.record_metrics = true;  // the gateway's upstream pool, as in main()
   po.ca_file = s->dir_->File("ca.pem");
   po.threads = 2;
   auto pool = upstream::HttpPool::Create(po);
@@ -51,7 +52,9 @@ std::unique_ptr<Stack> Stack::Start(const StackOptions& options) {
     return nullptr;
   }
   s->upstream_pool_ = *std::move(pool);
-  auto client = upstream::HttpPool::Create(po);
+  upstream::PoolOptions client_options = po;
+  client_options.record_metrics = false;  // the test's own client is not the gateway's upstream
+  auto client = upstream::HttpPool::Create(client_options);
   s->client_pool_ = *std::move(client);
 
   // The fault suites inject many failures in a row: a large reserve keeps the process-wide

@@ -283,6 +283,186 @@ TEST(ConfigTest, DefaultProfileMustExistAndIsRequiredAmongSeveral) {
                              HasSubstr("must be app or user, not 'root'"))));
 }
 
+// A profile with two MCP servers (a uc_connection and an app) and one non-MCP tool, followed
+// by `extra` (profile keys, indented by four spaces).
+std::string McpProfileYaml(const std::string& extra) {
+  return R"(
+profiles:
+  ops:
+    model: m
+    tools:
+      - {type: uc_connection, uc_connection: {name: github, description: d}}
+      - {type: app, app: {name: ticket-mcp, description: d}}
+      - {type: uc_function, uc_function: {name: cat.sch.fn}}
+)" + extra;
+}
+
+// Rules name a server (every tool) or server/tool, on both lists; the policy they build decides
+// with deny first. max_rounds has its documented default.
+TEST(ConfigTest, McpApprovalsParseServerAndServerToolRules) {
+  auto config = ParseConfig(McpProfileYaml(R"(
+    mcp_approvals:
+      approve: [github/list_issues, ticket-mcp]
+      deny: [github/delete_repository, ticket-mcp/close_all]
+)"),
+                            "a.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const ApprovalPolicy& policy = config->FindProfile("ops")->mcp_approvals;
+  ASSERT_EQ(policy.approve.size(), 2u);
+  EXPECT_EQ(policy.approve[0].server, "github");
+  EXPECT_EQ(policy.approve[0].tool, "list_issues");
+  EXPECT_EQ(policy.approve[1].server, "ticket-mcp");
+  EXPECT_EQ(policy.approve[1].tool, "");
+  ASSERT_EQ(policy.deny.size(), 2u);
+  EXPECT_EQ(policy.deny[0].server, "github");
+  EXPECT_EQ(policy.deny[0].tool, "delete_repository");
+  EXPECT_EQ(policy.max_rounds, 8);
+  EXPECT_FALSE(policy.empty());
+  EXPECT_EQ(policy.Decide("github", "list_issues"), ApprovalDecision::kApprove);
+  EXPECT_EQ(policy.Decide("github", "delete_repository"), ApprovalDecision::kDeny);
+  EXPECT_EQ(policy.Decide("github", "search"), ApprovalDecision::kAsk);
+  EXPECT_EQ(policy.Decide("ticket-mcp", "open"), ApprovalDecision::kApprove);
+  EXPECT_EQ(policy.Decide("ticket-mcp", "close_all"), ApprovalDecision::kDeny);
+
+  auto none = ParseConfig(McpProfileYaml(""), "a.yaml");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->FindProfile("ops")->mcp_approvals.empty());
+  EXPECT_EQ(none->FindProfile("ops")->mcp_approvals.max_rounds, 8);
+}
+
+// A rule for a server the profile does not have would silently never match (a typo leaves
+// every approval to the caller), so it is refused, naming the servers the profile does have.
+TEST(ConfigTest, McpApprovalsRefuseServersThatAreNotMcpToolsOfTheProfile) {
+  EXPECT_THAT(ParseConfig(McpProfileYaml(R"(
+    mcp_approvals:
+      approve: [gitub/list_issues]
+      deny: [cat.sch.fn]
+)"),
+                          "a.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("a.yaml: profiles.ops.mcp_approvals.approve[0]: 'gitub' is "
+                                       "not the name of a uc_connection or app tool of this "
+                                       "profile (github, ticket-mcp)"),
+                             HasSubstr("profiles.ops.mcp_approvals.deny[0]: 'cat.sch.fn' is "
+                                       "not"))));
+  EXPECT_THAT(ParseConfig(R"(
+profiles:
+  plain:
+    model: m
+    tools: [{type: genie_space, genie_space: {id: g1, description: d}}]
+    mcp_approvals: {approve: [github]}
+)",
+                          "a.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("profiles.plain.mcp_approvals.approve[0]: 'github' is not the "
+                                 "name of a uc_connection or app tool of this profile (it has "
+                                 "none)")));
+}
+
+// 'github/' (a tool left out) and '' (nothing) are mistakes, not "every tool" rules.
+TEST(ConfigTest, McpApprovalsRefuseEmptyServerOrTool) {
+  EXPECT_THAT(ParseConfig(McpProfileYaml(R"(
+    mcp_approvals:
+      approve: ["github/", ""]
+      deny: [/delete_repository]
+)"),
+                          "a.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("profiles.ops.mcp_approvals.approve[0]: 'github/' must be "
+                                       "SERVER or SERVER/TOOL"),
+                             HasSubstr("profiles.ops.mcp_approvals.approve[1]: '' must be SERVER "
+                                       "or SERVER/TOOL"),
+                             HasSubstr("profiles.ops.mcp_approvals.deny[0]: '/delete_repository' "
+                                       "must be SERVER or SERVER/TOOL"))));
+}
+
+// The shape of the block itself: a mapping of approve/deny lists and max_rounds only.
+TEST(ConfigTest, McpApprovalsRefuseUnknownKeysAndWrongShapes) {
+  EXPECT_THAT(ParseConfig(McpProfileYaml(R"(
+    mcp_approvals:
+      approve: [github]
+      ask: [ticket-mcp]
+)"),
+                          "a.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("profiles.ops.mcp_approvals.ask: unknown key")));
+  for (const char* block : {"    mcp_approvals: [github]\n", "    mcp_approvals: approve\n"}) {
+    EXPECT_THAT(ParseConfig(McpProfileYaml(block), "a.yaml"),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("profiles.ops.mcp_approvals: must be a mapping")))
+        << block;
+  }
+  EXPECT_THAT(ParseConfig(McpProfileYaml("    mcp_approvals: {approve: github}\n"), "a.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("profiles.ops.mcp_approvals.approve: must be a list of strings")));
+}
+
+// max_rounds: 0 is allowed (never answer by policy), at most 100, and never negative.
+TEST(ConfigTest, McpApprovalsMaxRoundsIsBounded) {
+  auto rounds = [](const std::string& value) {
+    return ParseConfig(
+        McpProfileYaml("    mcp_approvals: {approve: [github], max_rounds: " + value + "}\n"),
+        "a.yaml");
+  };
+  for (int n : {0, 1, 100}) {
+    auto config = rounds(std::to_string(n));
+    ASSERT_TRUE(config.ok()) << config.status();
+    EXPECT_EQ(config->FindProfile("ops")->mcp_approvals.max_rounds, n);
+  }
+  EXPECT_THAT(rounds("101"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("profiles.ops.mcp_approvals.max_rounds: must be at most 100")));
+  EXPECT_THAT(rounds("100000000000"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must be at most 100")));
+  for (const char* bad : {"-1", "many", "[1]"}) {
+    EXPECT_THAT(rounds(bad), StatusIs(absl::StatusCode::kInvalidArgument,
+                                      HasSubstr("profiles.ops.mcp_approvals.max_rounds: must be "
+                                                "a non-negative number")))
+        << bad;
+  }
+}
+
+// Per-profile limits parse, default to "none" (0), and accept 0 explicitly.
+TEST(ConfigTest, ProfileLimitsParse) {
+  auto config = ParseConfig(R"(
+profiles:
+  a: {model: m, limits: {max_concurrent_calls: 4, timeout_ms: 1500}}
+  b: {model: m}
+  c: {model: m, limits: {max_concurrent_calls: 0, timeout_ms: 0}}
+default_profile: a
+)",
+                            "l.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->FindProfile("a")->limits.max_concurrent_calls, 4u);
+  EXPECT_EQ(config->FindProfile("a")->limits.timeout, std::chrono::milliseconds(1500));
+  for (const char* name : {"b", "c"}) {
+    EXPECT_EQ(config->FindProfile(name)->limits.max_concurrent_calls, 0u) << name;
+    EXPECT_EQ(config->FindProfile(name)->limits.timeout, std::chrono::milliseconds(0)) << name;
+  }
+}
+
+// Unknown keys, negative numbers and a non-mapping are refused with their key path.
+TEST(ConfigTest, ProfileLimitMistakesAreNamed) {
+  EXPECT_THAT(ParseConfig(R"(
+profiles:
+  a: {model: m, limits: {max_concurrent_calls: -1, timeout_ms: -5, max_calls: 3}}
+  b: {model: m, limits: [1, 2]}
+  c: {model: m, limits: {max_concurrent_calls: lots, timeout_ms: soon}}
+default_profile: a
+)",
+                          "l.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("l.yaml: profiles.a.limits.max_concurrent_calls: must be a "
+                                       "non-negative number"),
+                             HasSubstr("profiles.a.limits.timeout_ms: must be a non-negative "
+                                       "number of milliseconds (0: no limit)"),
+                             HasSubstr("profiles.a.limits.max_calls: unknown key"),
+                             HasSubstr("profiles.b.limits: must be a mapping"),
+                             HasSubstr("profiles.c.limits.max_concurrent_calls: must be a "
+                                       "non-negative number"),
+                             HasSubstr("profiles.c.limits.timeout_ms: must be a non-negative"))));
+}
+
 TEST(ConfigTest, MissingFileIsNotFound) {
   EXPECT_THAT(LoadConfigFile("/nonexistent/gw.yaml"),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/gw.yaml")));
@@ -313,6 +493,30 @@ TEST(ConfigTest, ShippedExampleConfigIsValid) {
   EXPECT_EQ(config->upstream.call_timeout, std::chrono::minutes(30));
   EXPECT_EQ(config->limits.drain_grace, std::chrono::seconds(20));
   EXPECT_EQ(config->upstream.read_idle_timeout, std::chrono::milliseconds(600000));
+
+  // The ops profile documents the approval policy and per-profile limits.
+  const Profile* ops = config->FindProfile("ops");
+  ASSERT_NE(ops, nullptr);
+  const ApprovalPolicy& policy = ops->mcp_approvals;
+  ASSERT_EQ(policy.approve.size(), 2u);
+  EXPECT_EQ(policy.approve[0].server, "github");
+  EXPECT_EQ(policy.approve[0].tool, "list_issues");
+  EXPECT_EQ(policy.approve[1].server, "ticket-mcp");
+  EXPECT_EQ(policy.approve[1].tool, "");
+  ASSERT_EQ(policy.deny.size(), 1u);
+  EXPECT_EQ(policy.deny[0].server, "github");
+  EXPECT_EQ(policy.deny[0].tool, "delete_repository");
+  EXPECT_EQ(policy.max_rounds, 8);
+  EXPECT_EQ(policy.Decide("github", "delete_repository"), ApprovalDecision::kDeny);
+  EXPECT_EQ(policy.Decide("ticket-mcp", "create_ticket"), ApprovalDecision::kApprove);
+  EXPECT_EQ(ops->limits.max_concurrent_calls, 64u);
+  EXPECT_EQ(ops->limits.timeout, std::chrono::minutes(10));
+  // The other profiles keep the defaults: no policy, no per-profile limits.
+  for (const char* name : {"analyst", "assistant"}) {
+    EXPECT_TRUE(config->FindProfile(name)->mcp_approvals.empty()) << name;
+    EXPECT_EQ(config->FindProfile(name)->limits.max_concurrent_calls, 0u) << name;
+    EXPECT_EQ(config->FindProfile(name)->limits.timeout, std::chrono::milliseconds(0)) << name;
+  }
 }
 
 }  // namespace
