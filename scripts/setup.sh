@@ -9,7 +9,7 @@ PKGS=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libabsl-dev nlohmann-json3-dev libssl-dev openssl
   libgtest-dev libgmock-dev libyaml-cpp-dev libcli11-dev libspdlog-dev prometheus-cpp-dev
-  curl wrk python3 yamllint
+  curl wrk python3 python3-grpcio python3-protobuf yamllint
 )
 
 missing=()

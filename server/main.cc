@@ -11,9 +11,11 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gateway/http_server.h"
 #include "server/agent_service.h"
 #include "server/config.h"
+#include "server/config_report.h"
 #include "server/grpc_credentials.h"
 #include "server/identity/scope_policy.h"
 #include "server/identity/token_source.h"
@@ -50,26 +52,6 @@ bool SplitHostPort(const std::string& text, std::string& host, uint16_t& port) {
 bool IsLoopbackUrl(const agentgateway::upstream::Url& url) {
   return url.host == "127.0.0.1" || url.host == "localhost" || url.host == "::1" ||
          url.host == "[::1]";
-}
-
-void PrintConfigReport(const Config& config) {
-  std::printf("config %s\n  default profile: %s\n", config.source.c_str(),
-              config.default_profile.c_str());
-  for (const auto& [name, p] : config.profiles) {
-    std::printf("  profile %s: model=%s engine=%s auth=%s tools=%zu\n", name.c_str(),
-                p.model.c_str(), p.engine.c_str(), p.auth.c_str(), p.tools.size());
-    for (const auto& tool : p.tools) std::printf("    tool %s\n", tool.json.c_str());
-  }
-  std::printf("  upstream: %s\n", config.upstream.base_url.empty()
-                                      ? "(DATABRICKS_HOST or the local emulator)"
-                                      : config.upstream.base_url.c_str());
-}
-
-agentgateway::identity::ScopeTable ScopeTableFor(const Config& config) {
-  auto table = agentgateway::identity::ScopeTable::Defaults();
-  for (const auto& [type, scopes] : config.identity.tool_scopes) table.tool_scopes[type] = scopes;
-  if (!config.identity.request_scopes.empty()) table.request_scopes = config.identity.request_scopes;
-  return table;
 }
 
 // The app's identity: OAuth M2M when a client id and secret are set, else a static token, else
@@ -164,7 +146,9 @@ int main(int argc, char** argv) {
   std::string http_listen = "127.0.0.1:" + (app_port.empty() ? std::string("8000") : app_port);
   std::string grpc_listen = "127.0.0.1:50051";
   std::size_t http_threads = 2;
-  app.add_option("--config", config_path, "YAML config file (default: embedded profile)");
+  app.add_option("--config", config_path,
+                 "YAML config file (default: $AGENTGATEWAY_CONFIG, else the embedded profile); "
+                 "AGENTGATEWAY_* environment variables override its keys");
   app.add_option("--check-config", check_config, "Validate a config file, print a report, exit");
   app.add_option("--http-listen", http_listen, "REST listen address HOST:PORT");
   app.add_option("--grpc-listen", grpc_listen, "gRPC listen address HOST:PORT");
@@ -172,15 +156,22 @@ int main(int argc, char** argv) {
   app.add_option("--http-threads", http_threads, "REST I/O threads");
   CLI11_PARSE(app, argc, argv);
 
+  const agentgateway::EnvLookup env = agentgateway::ProcessEnvironment();
   if (!check_config.empty()) {
+    // The report describes what would run: the file plus the environment's overrides.
     auto config = agentgateway::LoadConfigFile(check_config);
     if (!config.ok()) {
       std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
       return 1;
     }
-    PrintConfigReport(*config);
+    std::vector<std::string> applied;
+    if (absl::Status s = agentgateway::ApplyEnvironment(env, &*config, &applied); !s.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+    std::fputs(agentgateway::ConfigReport(*config, env, applied).c_str(), stdout);
     absl::Status scopes = agentgateway::identity::CheckUserProfiles(
-        *config, config->identity.user_api_scopes, ScopeTableFor(*config));
+        *config, config->identity.user_api_scopes, agentgateway::ScopeTableFor(*config));
     if (!scopes.ok()) {
       std::fprintf(stderr, "%s\n", std::string(scopes.message()).c_str());
       return 1;
@@ -189,6 +180,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  if (config_path.empty()) config_path = Env("AGENTGATEWAY_CONFIG");
   Config config;
   if (config_path.empty()) {
     config = agentgateway::EmbeddedDefaultConfig();
@@ -196,6 +188,15 @@ int main(int argc, char** argv) {
     auto loaded = agentgateway::LoadConfigFile(config_path);
     if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
     config = *std::move(loaded);
+  }
+  std::vector<std::string> env_overrides;
+  if (absl::Status s = agentgateway::ApplyEnvironment(env, &config, &env_overrides); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+  if (!env_overrides.empty()) {
+    agentgateway::Log(agentgateway::LogLevel::kInfo, "configuration overridden by the environment",
+                      {{"source", config.source},
+                       {"variables", absl::StrJoin(env_overrides, ",")}});
   }
   if (!upstream_flag.empty()) {
     config.upstream.base_url = upstream_flag;
@@ -211,7 +212,7 @@ int main(int argc, char** argv) {
   }
   // Every `auth: user` profile must be covered by the app's user scopes: refuse to start
   // otherwise, listing everything that is missing at once.
-  agentgateway::identity::ScopeTable scope_table = ScopeTableFor(config);
+  agentgateway::identity::ScopeTable scope_table = agentgateway::ScopeTableFor(config);
   if (absl::Status s = agentgateway::identity::CheckUserProfiles(
           config, config.identity.user_api_scopes, scope_table);
       !s.ok()) {
