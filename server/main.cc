@@ -16,6 +16,7 @@
 #include "server/agent_service.h"
 #include "server/config.h"
 #include "server/config_report.h"
+#include "server/render.h"
 #include "server/grpc_credentials.h"
 #include "server/identity/scope_policy.h"
 #include "server/identity/token_source.h"
@@ -143,7 +144,9 @@ int main(int argc, char** argv) {
   CLI::App app{"agent-gateway: gRPC AgentService and REST /invocations in front of an agent"};
   std::string config_path, check_config, upstream_flag;
   std::string app_port = Env("DATABRICKS_APP_PORT");
-  std::string http_listen = "127.0.0.1:" + (app_port.empty() ? std::string("8000") : app_port);
+  // Inside a Databricks App the platform's proxy reaches the app over the pod network.
+  std::string http_listen =
+      app_port.empty() ? std::string("127.0.0.1:8000") : "0.0.0.0:" + app_port;
   std::string grpc_listen = "127.0.0.1:50051";
   std::size_t http_threads = 2;
   app.add_option("--config", config_path,
@@ -154,7 +157,26 @@ int main(int argc, char** argv) {
   app.add_option("--grpc-listen", grpc_listen, "gRPC listen address HOST:PORT");
   app.add_option("--upstream", upstream_flag, "Upstream base URL (just before /responses)");
   app.add_option("--http-threads", http_threads, "REST I/O threads");
+  // `render databricks-app`: the Databricks App files derived from a config, so they cannot
+  // drift from it (deploy/databricks-app is this command's output for the shipped example).
+  auto* render = app.add_subcommand("render", "Write deployment files derived from a config");
+  auto* render_app =
+      render->add_subcommand("databricks-app", "app.yaml, databricks.yml and gateway.yaml");
+  std::string render_config, render_out;
+  agentgateway::render::DatabricksAppOptions render_options;
+  render_app->add_option("--config", render_config, "Gateway config")->required();
+  render_app->add_option("--out", render_out, "Existing output folder")->required();
+  render_app->add_option("--app-name", render_options.app_name, "Databricks App name");
   CLI11_PARSE(app, argc, argv);
+  if (*render_app) {
+    absl::Status s =
+        agentgateway::render::WriteDatabricksApp(render_config, render_out, render_options);
+    if (!s.ok()) {
+      std::fprintf(stderr, "agent-gateway: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+    return 0;
+  }
 
   const agentgateway::EnvLookup env = agentgateway::ProcessEnvironment();
   if (!check_config.empty()) {

@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_join.h"
 
-#include "tests/integration/stack.h"
+#include "tests/protocol/protocol_doors.h"
 
 namespace agentgateway::testing {
 namespace {
@@ -19,37 +19,6 @@ namespace json = boost::json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-Config ApprovalsConfig() {
-  auto config = ParseConfig(R"(
-default_profile: ask
-profiles:
-  ask:
-    model: m
-    tools: &tools
-      - {type: uc_connection, uc_connection: {name: github, description: GitHub issues}}
-      - {type: app, app: {name: tickets, description: Ticketing}}
-  auto:
-    model: m
-    tools: *tools
-    mcp_approvals: {approve: [github], deny: [tickets]}
-  partial:
-    model: m
-    tools: *tools
-    mcp_approvals: {approve: [github]}
-  other_tool:
-    model: m
-    tools: *tools
-    mcp_approvals: {approve: [github/some_other_tool]}
-  no_rounds:
-    model: m
-    tools: *tools
-    mcp_approvals: {approve: [github], max_rounds: 0}
-)",
-                            "approvals-test.yaml");
-  EXPECT_TRUE(config.ok()) << config.status();
-  return *config;
-}
 
 constexpr char kGithubQuestion[] = "Ask github about the open issues";
 constexpr char kBothQuestion[] = "Ask github and tickets about the outage";
@@ -84,20 +53,36 @@ std::string OutputText(const json::value& response) {
   return text;
 }
 
-class ApprovalsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    static const Config config = ApprovalsConfig();
-    StackOptions options;
-    options.config = &config;
-    stack_ = Stack::Start(options).release();
-  }
-  static void TearDownTestSuite() {
-    delete stack_;
-    stack_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(stack_, nullptr); }
+class ApprovalsTest : public ConfiguredStackTest<ApprovalsTest> {
+ public:
+  static constexpr char kYaml[] = R"(
+default_profile: ask
+profiles:
+  ask:
+    model: m
+    tools: &tools
+      - {type: uc_connection, uc_connection: {name: github, description: GitHub issues}}
+      - {type: app, app: {name: tickets, description: Ticketing}}
+  auto:
+    model: m
+    tools: *tools
+    mcp_approvals: {approve: [github], deny: [tickets]}
+  partial:
+    model: m
+    tools: *tools
+    mcp_approvals: {approve: [github]}
+  other_tool:
+    model: m
+    tools: *tools
+    mcp_approvals: {approve: [github/some_other_tool]}
+  no_rounds:
+    model: m
+    tools: *tools
+    mcp_approvals: {approve: [github], max_rounds: 0}
+)";
+  static constexpr char kYamlName[] = "approvals-test.yaml";
 
+ protected:
   static std::string Path(const std::string& profile, const std::string& route = "invocations") {
     return profile == "ask" ? "/" + route : "/agents/" + profile + "/" + route;
   }
@@ -121,9 +106,6 @@ class ApprovalsTest : public ::testing::Test {
     return status.ok() ? json::parse(response.response_json()) : json::value();
   }
 
-  static long long UpstreamRequests() { return stack_->EmulatorCounter("responses_requests"); }
-
-  static inline Stack* stack_ = nullptr;
 };
 
 TEST_F(ApprovalsTest, TheCallerAnswersAnApprovalRequestAndTheConversationContinues) {

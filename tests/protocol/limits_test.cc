@@ -6,30 +6,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tests/integration/stack.h"
+#include "tests/protocol/protocol_doors.h"
 
 namespace agentgateway::testing {
 namespace {
 
 using ::testing::HasSubstr;
-
-Config LimitsConfig() {
-  auto config = ParseConfig(R"(
-default_profile: open
-profiles:
-  open:
-    model: m
-  quick:
-    model: m
-    limits: {timeout_ms: 300}
-  single:
-    model: m
-    limits: {max_concurrent_calls: 1}
-)",
-                            "limits-test.yaml");
-  EXPECT_TRUE(config.ok()) << config.status();
-  return *config;
-}
 
 constexpr char kHang[] = R"({"input":[{"role":"user","content":"wait [[fault:hang]]"}]})";
 constexpr char kHello[] = R"({"input":[{"role":"user","content":"hello"}]})";
@@ -43,14 +25,21 @@ v1::InvokeRequest HangRequest(const std::string& profile) {
   return request;
 }
 
-class LimitsTest : public SharedStackTest<::testing::Test> {
- protected:
-  static void SetUpTestSuite() {
-    static const Config config = LimitsConfig();
-    StackOptions options;
-    options.config = &config;
-    stack_ = Stack::Start(options).release();
-  }
+class LimitsTest : public ConfiguredStackTest<LimitsTest> {
+ public:
+  static constexpr char kYaml[] = R"(
+default_profile: open
+profiles:
+  open:
+    model: m
+  quick:
+    model: m
+    limits: {timeout_ms: 300}
+  single:
+    model: m
+    limits: {max_concurrent_calls: 1}
+)";
+  static constexpr char kYamlName[] = "limits-test.yaml";
 };
 
 TEST_F(LimitsTest, AProfileTimeLimitEndsAHangingRunAndClosesTheUpstreamRequest) {
