@@ -319,14 +319,10 @@ int main(int argc, char** argv) {
     return Fail("--http-listen must be HOST:PORT, not '" + http_listen + "'");
   }
   http_options.threads = http_threads;
-  // Not ready while the app's upstream token cannot be obtained (after a failed refresh).
-  http_options.readiness_problem = [tokens = app_tokens->get()]() -> std::string {
-    agentgateway::identity::TokenSource::Stats s = tokens->GetStats();
-    if (s.has_valid_token || s.failures == 0) return "";
-    return absl::StrCat("the app's upstream token cannot be obtained (", s.failures,
-                        " failed token requests; ", tokens->Describe(), ")");
+  // Not ready while the app holds no upstream token (each probe also keeps it warm).
+  http_options.readiness_problem = [tokens = app_tokens->get()] {
+    return agentgateway::identity::NotReadyReason(*tokens);
   };
-  http_options.sse_heartbeat = config.listen.sse_heartbeat;
   if (const agentgateway::ListenerTls& tls = config.listen.http_tls; tls.enabled()) {
     auto cert = agentgateway::ReadTextFile(tls.cert_file, "REST TLS certificate");
     auto key = agentgateway::ReadTextFile(tls.key_file, "REST TLS key");

@@ -39,4 +39,13 @@ std::unique_ptr<TokenSource> MakeStaticTokenSource(Secret token) {
   return std::make_unique<StaticTokenSource>(std::move(token));
 }
 
+std::string NotReadyReason(TokenSource& tokens) {
+  TokenSource::Stats stats = tokens.GetStats();
+  if (stats.has_valid_token) return "";
+  tokens.GetToken([](absl::StatusOr<Secret>) {});
+  if (stats.failures == 0) return "the app's upstream token is not fetched yet";
+  return absl::StrCat("the app's upstream token cannot be obtained (", stats.failures,
+                      " failed token requests; ", tokens.Describe(), ")");
+}
+
 }  // namespace agentgateway::identity

@@ -41,6 +41,11 @@ class TokenSource {  // thread-safe
   virtual Stats GetStats() const = 0;
 };
 
+// Why calls cannot run now for lack of an app token, or "" when a valid one is held. When
+// none is held it also starts a fetch (without waiting), so a readiness probe both reports and
+// keeps the token warm: the next probe sees the outcome.
+std::string NotReadyReason(TokenSource& tokens);
+
 // An empty token makes every GetToken fail with FAILED_PRECONDITION.
 std::unique_ptr<TokenSource> MakeStaticTokenSource(Secret token);
 

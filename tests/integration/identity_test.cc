@@ -111,6 +111,11 @@ TEST_F(AppIdentityTest, TokenEndpointDownThenBack) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(status.error_message(), HasSubstr("/oidc/v1/token"));
   EXPECT_EQ(stack_->EmulatorCounter("responses_requests"), 0);  // nothing sent without a token
+  // Readiness says why the gateway cannot serve; liveness does not care.
+  auto ready = stack_->Get("/readyz");
+  EXPECT_EQ(ready.head.status, 503);
+  EXPECT_THAT(ready.body, HasSubstr("the app's upstream token cannot be obtained"));
+  EXPECT_EQ(stack_->Get("/livez").head.status, 200);
 
   stack_->EmulatorPost("/emulator/token-endpoint?fail=0");
   // Back-off here is at most 5 ms; each attempt is one real RPC (bounded, no sleeps).
@@ -124,6 +129,7 @@ TEST_F(AppIdentityTest, TokenEndpointDownThenBack) {
   ASSERT_TRUE(last.ok()) << last.error_message();
   EXPECT_EQ(IdentityOf(response.response_json()), "app:gw-client");
   EXPECT_GE(stack_->EmulatorCounter("token_failures"), 1);
+  EXPECT_EQ(stack_->Get("/readyz").head.status, 200);
 }
 
 class UserIdentityTest : public AppIdentityTest {};

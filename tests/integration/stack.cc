@@ -105,6 +105,9 @@ std::unique_ptr<Stack> Stack::Start(const StackOptions& options) {
 
   gateway::HttpServerOptions ho;
   ho.port = 0;
+  ho.readiness_problem = [tokens = s->app_tokens_.get()] {
+    return identity::NotReadyReason(*tokens);
+  };
   ho.max_body_bytes = 1 << 20;
   auto http = gateway::HttpServer::Create(
       ho, s->grpc_server_->InProcessChannel(grpc::ChannelArguments()));
