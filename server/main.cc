@@ -323,6 +323,7 @@ int main(int argc, char** argv) {
   http_options.readiness_problem = [tokens = app_tokens->get()] {
     return agentgateway::identity::NotReadyReason(*tokens);
   };
+  http_options.sse_heartbeat = config.listen.sse_heartbeat;
   if (const agentgateway::ListenerTls& tls = config.listen.http_tls; tls.enabled()) {
     auto cert = agentgateway::ReadTextFile(tls.cert_file, "REST TLS certificate");
     auto key = agentgateway::ReadTextFile(tls.key_file, "REST TLS key");
