@@ -8,8 +8,8 @@
 #include <boost/json.hpp>
 
 #include "absl/strings/str_split.h"
-#include "tests/client/child_process.h"
 #include "tests/client/gateway_fixture.h"
+#include "tests/testing/child_process.h"
 
 namespace agentgateway::testing {
 namespace {
@@ -27,6 +27,18 @@ constexpr char kSalesAnswer[] =
 constexpr char kGithubQuestion[] = "Ask github about the open issues";
 
 enum class Door { kGrpc, kRest };
+
+// agentctl without the test's own AGENTCTL_* settings, and without colour.
+ChildOptions AgentctlOptions(std::vector<std::string> argv, const EnvVars& env = {}) {
+  ChildOptions options{
+      .argv = std::move(argv), .drop_env_prefixes = {"AGENTCTL_"}, .env = {{"NO_COLOR", "1"}}};
+  options.env.insert(options.env.end(), env.begin(), env.end());
+  return options;
+}
+
+RunResult RunAgentctl(std::vector<std::string> argv, const EnvVars& env = {}) {
+  return RunProgram(AgentctlOptions(std::move(argv), env));
+}
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
@@ -58,7 +70,7 @@ class AgentctlTest : public ::testing::TestWithParam<Door> {
     return argv;
   }
   static RunResult Agentctl(const std::vector<std::string>& args, const EnvVars& env = {}) {
-    return RunProgram(Argv(args), env);
+    return RunAgentctl(Argv(args), env);
   }
 
   static inline GatewayFixture* fixture_ = nullptr;
@@ -75,7 +87,8 @@ TEST_P(AgentctlTest, TheAnswerGoesToStdoutAndToolCallsToStderr) {
 
 TEST_P(AgentctlTest, TheAnswerIsPrintedAsItArrives) {
   // One event every 150 ms: the first word is on stdout while the rest is still on its way.
-  auto child = ChildProcess::Start(Argv({"invoke", "Hello there [[fault:drip]] [[drip-ms:150]]"}));
+  auto child = ChildProcess::Start(
+      AgentctlOptions(Argv({"invoke", "Hello there [[fault:drip]] [[drip-ms:150]]"})));
   ASSERT_TRUE(child.ok()) << child.status();
   ASSERT_TRUE((*child)->WaitForStdout("You ", std::chrono::seconds(20))) << (*child)->err();
   EXPECT_FALSE((*child)->Exited()) << "agentctl must not hold the text back until the end";
@@ -112,7 +125,7 @@ TEST_P(AgentctlTest, FlagsMayFollowTheSubcommand) {
   std::vector<std::string> door = Argv({});
   argv.insert(argv.end(), door.begin() + 1, door.end());
   argv.push_back("Hello");
-  RunResult r = RunProgram(argv);
+  RunResult r = RunAgentctl(argv);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, StartsWith("{\"type\":\"response.created\""));
 }
@@ -220,7 +233,7 @@ TEST_P(AgentctlTest, AnUnreachableGatewayExitsThree) {
     std::vector<std::string> args = argv;
     args.push_back(command);
     if (std::string_view(command) == "invoke") args.push_back("hi");
-    RunResult r = RunProgram(args);
+    RunResult r = RunAgentctl(args);
     EXPECT_EQ(r.exit_code, 3) << command << ": " << r.err;
     ASSERT_EQ(Lines(r.err).size(), 1u) << r.err;
     EXPECT_THAT(r.err, AllOf(StartsWith("agentctl: UNAVAILABLE: cannot reach the gateway at "),
@@ -250,12 +263,12 @@ TEST(AgentctlTlsTest, TlsOnBothDoors) {
     argv.insert(argv.end(), door.begin(), door.end());
     std::vector<std::string> trusted = argv;
     trusted.insert(trusted.end(), {"--ca", dir.File("ca.pem"), "invoke", kSalesQuestion});
-    RunResult ok = RunProgram(trusted);
+    RunResult ok = RunAgentctl(trusted);
     EXPECT_EQ(ok.exit_code, 0) << door[0] << ": " << ok.err;
     EXPECT_EQ(ok.out, kSalesAnswer);
 
     argv.push_back("health");  // system trust roots: the test CA is not among them
-    RunResult refused = RunProgram(argv);
+    RunResult refused = RunAgentctl(argv);
     EXPECT_EQ(refused.exit_code, 3) << door[0] << ": " << refused.err;
     EXPECT_EQ(Lines(refused.err).size(), 1u) << refused.err;
     EXPECT_THAT(refused.err, StartsWith("agentctl: UNAVAILABLE: cannot reach the gateway at "));
@@ -276,7 +289,7 @@ TEST(AgentctlUsageTest, BadUsageExitsTwoWithOneLine) {
   for (const auto& args : cases) {
     std::vector<std::string> argv = {AG_AGENTCTL_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
-    RunResult r = RunProgram(argv);
+    RunResult r = RunAgentctl(argv);
     EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args) << ": " << r.err;
     EXPECT_THAT(r.err, StartsWith("agentctl: usage: ")) << ::testing::PrintToString(args);
     EXPECT_EQ(Lines(r.err).size(), 1u) << r.err;
@@ -285,11 +298,11 @@ TEST(AgentctlUsageTest, BadUsageExitsTwoWithOneLine) {
 }
 
 TEST(AgentctlUsageTest, HelpDocumentsTheExitCodes) {
-  RunResult r = RunProgram({AG_AGENTCTL_BINARY, "--help"});
+  RunResult r = RunAgentctl({AG_AGENTCTL_BINARY, "--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, AllOf(HasSubstr("Exit codes:"), HasSubstr("3  cannot reach the gateway"),
                            HasSubstr("4  the answer awaits the caller")));
-  RunResult sub = RunProgram({AG_AGENTCTL_BINARY, "invoke", "--help"});
+  RunResult sub = RunAgentctl({AG_AGENTCTL_BINARY, "invoke", "--help"});
   EXPECT_EQ(sub.exit_code, 0);
   EXPECT_THAT(sub.out, AllOf(HasSubstr("--profile"), HasSubstr("question")));
 }

@@ -29,7 +29,7 @@ absl::StatusOr<std::unique_ptr<GatewayFixture>> GatewayFixture::Start(const std:
   std::ofstream(path) << "upstream:\n  base_url: " << f->emulator_->BaseUrl()
                       << "/ai-gateway/mlflow/v1\n"
                       << yaml << extra_yaml;
-  auto gateway = GatewayProcess::Start(AG_GATEWAY_BINARY, path);
+  auto gateway = GatewayProcess::Start({.binary = AG_GATEWAY_BINARY, .config_path = path});
   if (!gateway.ok()) return gateway.status();
   f->gateway_ = *std::move(gateway);
   return f;

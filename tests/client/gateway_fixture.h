@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "server/upstream/http_pool.h"
 #include "tests/emulator/emulator.h"
-#include "tests/process/gateway_process.h"
+#include "tests/testing/gateway_process.h"
 #include "tests/testing/tls_certs.h"
 
 namespace agentgateway::testing {

@@ -14,7 +14,7 @@
 #include "server/upstream/http_pool.h"
 #include "tests/emulator/emulator.h"
 #include "tests/integration/stack.h"
-#include "tests/process/gateway_process.h"
+#include "tests/testing/gateway_process.h"
 #include "tests/testing/tls_certs.h"
 
 namespace agentgateway::testing {
@@ -41,7 +41,7 @@ class DrainTest : public ::testing::Test {
     std::ofstream(path) << "upstream:\n  base_url: " << emulator_->BaseUrl() << "/ai-gateway/mlflow/v1\n"
                         << "limits:\n  drain_grace_ms: " << drain_grace_ms << "\n"
                         << "profiles:\n  default: {model: emulated-model}\n";
-    auto gateway = GatewayProcess::Start(AG_GATEWAY_BINARY, path);
+    auto gateway = GatewayProcess::Start({.binary = AG_GATEWAY_BINARY, .config_path = path});
     ASSERT_TRUE(gateway.ok()) << gateway.status();
     gateway_ = *std::move(gateway);
     stub_ = v1::AgentService::NewStub(grpc::CreateChannel(
