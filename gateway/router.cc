@@ -61,6 +61,47 @@ HttpResponse JsonResponse(int status, std::string body) {
   return response;
 }
 
+// GET /: the chat page, under a policy that lets it run only its own files.
+HttpResponse ChatPageResponse() {
+  HttpResponse page;
+  page.SetHeader("content-type", "text/html; charset=utf-8");
+  page.SetHeader("cache-control", "no-cache");
+  page.SetHeader("content-security-policy", std::string(kChatPageCsp));
+  page.SetHeader("x-content-type-options", "nosniff");
+  page.SetHeader("referrer-policy", "no-referrer");
+  page.body = std::string(ChatPageHtml());
+  return page;
+}
+
+HttpResponse ChatAssetResponse(const ChatAsset& asset) {
+  HttpResponse response;
+  response.SetHeader("content-type", std::string(asset.content_type));
+  response.SetHeader("cache-control", std::string(kChatAssetCacheControl));
+  response.SetHeader("x-content-type-options", "nosniff");
+  response.body = std::string(asset.body);
+  return response;
+}
+
+// GET /agent/whoami: the forwarded identity headers this request carried (what the Databricks
+// Apps proxy sets), so the chat page can say who it runs as. Only meaningful behind the
+// trusted proxy; tokens are never echoed, only whether one came. Values follow the metadata
+// rule (printable ASCII) so the page shows what a call would forward.
+HttpResponse WhoAmIResponse(const HttpRequest& request) {
+  auto header = [&request](std::string_view name) {
+    std::optional<std::string_view> value = request.Header(name);
+    return value.has_value() && IsPrintableAscii(*value) ? *value : std::string_view();
+  };
+  HttpResponse response = JsonResponse(
+      200, Cat("{\"user\":", json_span::Quote(header("x-forwarded-user")),
+               ",\"email\":", json_span::Quote(header("x-forwarded-email")),
+               ",\"preferred_username\":",
+               json_span::Quote(header("x-forwarded-preferred-username")),
+               ",\"user_token\":",
+               header("x-forwarded-access-token").empty() ? "false" : "true", "}"));
+  response.SetHeader("cache-control", "no-store");
+  return response;
+}
+
 HttpResponse MethodNotAllowed(ApiFlavor flavor, std::string_view method, std::string_view allow) {
   HttpResponse response = MakeErrorResponse(
       flavor, 405, Cat("method ", method, " not allowed; use ", allow), "method_not_allowed");
@@ -177,7 +218,8 @@ std::string_view RouteTemplate(std::string_view target) {
   std::string_view path = PathOf(target);
   static constexpr std::string_view kFixed[] = {
       "/invocations", "/responses", "/health", "/health/ready", "/health/live", "/readyz",
-      "/livez",       "/agent/info", "/metrics", "/"};
+      "/livez",       "/agent/info", "/metrics", "/", "/agent/whoami"};
+  if (std::optional<ChatAsset> asset = FindChatAsset(path); asset.has_value()) return asset->path;
   for (std::string_view fixed : kFixed) {
     if (path == fixed) return fixed;
   }
@@ -261,11 +303,7 @@ RouteResult Route(const HttpRequest& request, const ServerState& state) {
     if (!get) {
       result.response = MethodNotAllowed(ApiFlavor::kInvocations, request.method, "GET");
     } else if (path == "/") {
-      HttpResponse page;
-      page.SetHeader("content-type", "text/html; charset=utf-8");
-      page.SetHeader("cache-control", "no-cache");
-      page.body = std::string(ChatPageHtml());
-      result.response = std::move(page);
+      result.response = ChatPageResponse();
     } else if (path == "/metrics") {
       HttpResponse page;
       page.SetHeader("content-type", std::string(kMetricsContentType));
@@ -288,6 +326,16 @@ RouteResult Route(const HttpRequest& request, const ServerState& state) {
       plan.request_id = request_id;
       FillMetadata(request, request_id, &plan);
       result.rpc = std::move(plan);
+    }
+    return result;
+  }
+  // The chat page's own files, and who the page's requests run as.
+  std::optional<ChatAsset> asset = FindChatAsset(path);
+  if (asset.has_value() || path == "/agent/whoami") {
+    if (!get) {
+      result.response = MethodNotAllowed(ApiFlavor::kInvocations, request.method, "GET");
+    } else {
+      result.response = asset.has_value() ? ChatAssetResponse(*asset) : WhoAmIResponse(request);
     }
     return result;
   }

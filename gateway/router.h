@@ -89,7 +89,8 @@ HeaderList SseResponseHeaders();
 // `/invocations`, `/responses`, `/agents/{name}/invocations`, `/agents/{name}/responses`,
 // `/responses/{id}`, `/invocations/{id}`, `/agents/{name}/responses/{id}`,
 // `/agents/{name}/invocations/{id}`, `/health`, `/health/ready`, `/health/live`, `/readyz`,
-// `/livez`, `/agent/info`, `/metrics`, `/`, or `other` (a bounded set: never the raw path).
+// `/livez`, `/agent/info`, `/agent/whoami`, `/metrics`, `/`, `/chat.js`, `/chat.css`,
+// `/markdown.js`, or `other` (a bounded set: never the raw path).
 std::string_view RouteTemplate(std::string_view target);
 
 // A fresh request id (32 lowercase hex digits).

@@ -10,6 +10,7 @@ PKGS=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libabsl-dev nlohmann-json3-dev libssl-dev openssl
   libgtest-dev libgmock-dev libyaml-cpp-dev libcli11-dev libspdlog-dev prometheus-cpp-dev
   curl wrk python3 python3-grpcio python3-protobuf yamllint
+  chromium fonts-dejavu-core
 )
 
 missing=()
@@ -26,3 +27,6 @@ if ((${#missing[@]})); then
 else
   echo "setup: all packages present"
 fi
+
+# The browser tests' npm packages (playwright-core), installed only when missing or changed.
+bash "$(dirname "$0")/../tests/browser/setup.sh"

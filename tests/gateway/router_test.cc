@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <regex>
+
 namespace agentgateway::gateway {
 namespace {
 
@@ -85,13 +87,84 @@ TEST(RouterTest, RouteTemplatesAreABoundedSet) {
   EXPECT_EQ(RouteTemplate("/agents//invocations"), "other");
 }
 
-TEST(RouterTest, ChatPageIsSafeHtml) {
+TEST(RouterTest, ChatPageRunsOnlyItsOwnFiles) {
   RouteResult r = Route(Req("GET", "/?x=1"));
   ASSERT_TRUE(r.response.has_value());
+  EXPECT_EQ(r.response->status, 200);
   EXPECT_EQ(HeaderOf(*r.response, "content-type"), "text/html; charset=utf-8");
-  EXPECT_NE(r.response->body.find("textContent"), std::string::npos);
-  EXPECT_EQ(r.response->body.find("innerHTML"), std::string::npos);
-  EXPECT_NE(r.response->body.find("getReader"), std::string::npos);
+  EXPECT_EQ(HeaderOf(*r.response, "cache-control"), "no-cache");
+  EXPECT_EQ(HeaderOf(*r.response, "x-content-type-options"), "nosniff");
+  const std::string csp = HeaderOf(*r.response, "content-security-policy");
+  EXPECT_THAT(csp, ::testing::HasSubstr("default-src 'none'"));
+  EXPECT_THAT(csp, ::testing::HasSubstr("script-src 'self';"));
+  EXPECT_THAT(csp, ::testing::Not(::testing::HasSubstr("unsafe-inline")));
+  // No inline script: every <script> loads a file.
+  const std::string& page = r.response->body;
+  for (std::size_t at = page.find("<script"); at != std::string::npos;
+       at = page.find("<script", at + 1)) {
+    EXPECT_EQ(page.compare(at, 13, "<script src=\""), 0) << page.substr(at, 40);
+  }
+  EXPECT_THAT(page, ::testing::ContainsRegex("src=\"chat\\.js\\?v=[0-9a-f]{16}\""));
+  EXPECT_THAT(page, ::testing::ContainsRegex("href=\"chat\\.css\\?v=[0-9a-f]{16}\""));
+}
+
+TEST(RouterTest, ChatAssetsHaveTheirTypesAndAreCachedForGood) {
+  const std::pair<const char*, const char*> kAssets[] = {
+      {"/chat.js", "text/javascript; charset=utf-8"},
+      {"/markdown.js", "text/javascript; charset=utf-8"},
+      {"/chat.css", "text/css; charset=utf-8"}};
+  const std::string page = Route(Req("GET", "/")).response->body;
+  for (const auto& [path, type] : kAssets) {
+    // The page names each asset with its content hash; the query does not change the answer.
+    std::smatch versioned;
+    const std::string name = std::string(path).substr(1);
+    ASSERT_TRUE(std::regex_search(page, versioned, std::regex(name + "\\?v=[0-9a-f]{16}"))) << path;
+    RouteResult r = Route(Req("GET", "/" + versioned.str()));
+    ASSERT_TRUE(r.response.has_value()) << path;
+    EXPECT_EQ(r.response->status, 200) << path;
+    EXPECT_EQ(HeaderOf(*r.response, "content-type"), type) << path;
+    EXPECT_EQ(HeaderOf(*r.response, "cache-control"), "public, max-age=31536000, immutable");
+    EXPECT_EQ(HeaderOf(*r.response, "x-content-type-options"), "nosniff");
+    EXPECT_FALSE(r.response->body.empty()) << path;
+    EXPECT_EQ(RouteTemplate("/" + versioned.str()), std::string_view(path));
+    EXPECT_EQ(Route(Req("POST", path)).response->status, 405) << path;
+  }
+  // The scripts never turn text into HTML.
+  for (const char* script : {"/chat.js", "/markdown.js"}) {
+    const std::string body = Route(Req("GET", script)).response->body;
+    EXPECT_THAT(body, ::testing::Not(::testing::HasSubstr("innerHTML"))) << script;
+    EXPECT_THAT(body, ::testing::Not(::testing::HasSubstr("insertAdjacentHTML"))) << script;
+    EXPECT_THAT(body, ::testing::Not(::testing::HasSubstr("document.write"))) << script;
+  }
+  const std::string chat = Route(Req("GET", "/chat.js")).response->body;
+  EXPECT_THAT(chat, ::testing::HasSubstr("getReader"));
+  EXPECT_THAT(chat, ::testing::HasSubstr("AbortController"));
+  EXPECT_EQ(Route(Req("GET", "/chat.jsx")).response->status, 404);
+}
+
+TEST(RouterTest, WhoAmIShowsTheForwardedIdentityButNeverTheToken) {
+  RouteResult r = Route(Req("GET", "/agent/whoami", "",
+                            {{"x-forwarded-user", "1234@example"},
+                             {"x-forwarded-email", "alice@example.com"},
+                             {"x-forwarded-preferred-username", "alice \"al\""},
+                             {"x-forwarded-access-token", "secret-token-value"}}));
+  ASSERT_TRUE(r.response.has_value());
+  EXPECT_EQ(r.response->status, 200);
+  EXPECT_EQ(HeaderOf(*r.response, "content-type"), "application/json");
+  EXPECT_EQ(HeaderOf(*r.response, "cache-control"), "no-store");
+  EXPECT_EQ(r.response->body,
+            R"({"user":"1234@example","email":"alice@example.com",)"
+            R"("preferred_username":"alice \"al\"","user_token":true})");
+  EXPECT_THAT(r.response->body, ::testing::Not(::testing::HasSubstr("secret")));
+
+  RouteResult nobody = Route(Req("GET", "/agent/whoami?x=1"));
+  EXPECT_EQ(nobody.response->body,
+            R"({"user":"","email":"","preferred_username":"","user_token":false})");
+  // Values that would not be forwarded as metadata are not shown either.
+  RouteResult odd = Route(Req("GET", "/agent/whoami", "", {{"x-forwarded-email", "a\x01b"}}));
+  EXPECT_THAT(odd.response->body, ::testing::HasSubstr(R"("email":"")"));
+  EXPECT_EQ(Route(Req("POST", "/agent/whoami")).response->status, 405);
+  EXPECT_EQ(RouteTemplate("/agent/whoami"), "/agent/whoami");
 }
 
 TEST(RouterTest, UnknownPathIs404Json) {
