@@ -35,18 +35,6 @@ std::vector<std::string_view> OutputItems(std::string_view response) {
   return items.ok() ? *std::move(items) : std::vector<std::string_view>();
 }
 
-// `object` (a JSON object text) with the value of its member `key` replaced by `value`.
-std::string ReplaceMember(std::string_view object, std::string_view key, std::string_view value) {
-  absl::StatusOr<std::vector<JsonMember>> members = SplitJsonObject(object);
-  if (!members.ok()) return std::string(object);
-  std::optional<std::string_view> old = FindMember(*members, key);
-  if (!old.has_value()) return std::string(object);
-  std::size_t at = static_cast<std::size_t>(old->data() - object.data());
-  std::string out(object.substr(0, at));
-  out.append(value).append(object.substr(at + old->size()));
-  return out;
-}
-
 std::string JsonArray(const std::vector<std::string>& items) {
   std::string out = "[";
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -225,8 +213,8 @@ class ApprovalStream final : public EventSink,
     EngineEvent completed = *std::exchange(held_, std::nullopt);
     if (auto members = SplitJsonObject(completed.json); members.ok()) {
       if (auto response = FindMember(*members, "response")) {
-        completed.json = ReplaceMember(completed.json, "response",
-                                       ReplaceMember(*response, "output", JsonArray(round)));
+        completed.json = ReplaceJsonMember(completed.json, "response",
+                                       ReplaceJsonMember(*response, "output", JsonArray(round)));
       }
     }
     sink_->OnEvent(std::move(completed));
@@ -298,7 +286,7 @@ class ApprovalInvoke final : public std::enable_shared_from_this<ApprovalInvoke>
       if (!earlier_.empty()) {
         std::vector<std::string> all = earlier_;
         all.insert(all.end(), items.begin(), items.end());
-        result->response_json = ReplaceMember(result->response_json, "output", JsonArray(all));
+        result->response_json = ReplaceJsonMember(result->response_json, "output", JsonArray(all));
       }
       return done_(std::move(result));
     }

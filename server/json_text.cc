@@ -118,6 +118,18 @@ absl::StatusOr<std::vector<std::string_view>> SplitJsonArray(std::string_view te
   return elements;
 }
 
+std::string ReplaceJsonMember(std::string_view object, std::string_view key,
+                              std::string_view value) {
+  absl::StatusOr<std::vector<JsonMember>> members = SplitJsonObject(object);
+  if (!members.ok()) return std::string(object);
+  std::optional<std::string_view> old = FindMember(*members, key);
+  if (!old.has_value()) return std::string(object);
+  std::size_t at = static_cast<std::size_t>(old->data() - object.data());
+  std::string out(object.substr(0, at));
+  out.append(value).append(object.substr(at + old->size()));
+  return out;
+}
+
 std::string JsonQuote(std::string_view s) {
   return json::serialize(json::string_view(s.data(), s.size()));
 }

@@ -30,6 +30,11 @@ std::optional<std::string_view> FindMember(const std::vector<JsonMember>& member
 // is not one well-formed JSON array.
 absl::StatusOr<std::vector<std::string_view>> SplitJsonArray(std::string_view text);
 
+// `object` (a JSON object text) with the value of its member `key` replaced by `value`, every
+// other byte kept; `object` unchanged when it is not an object or has no such member.
+std::string ReplaceJsonMember(std::string_view object, std::string_view key,
+                              std::string_view value);
+
 // `s` as a JSON string literal, quotes included.
 std::string JsonQuote(std::string_view s);
 

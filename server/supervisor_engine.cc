@@ -530,10 +530,7 @@ void StripInputEcho(const BackgroundRun& run, InvokeResult* result) {
     boost::system::error_code ec;
     json::value produced = json::parse(output, ec);
     if (ec || !produced.is_array()) return;
-    const std::size_t at = static_cast<std::size_t>(m.value.data() - result->response_json.data());
-    std::string rebuilt = absl::StrCat(result->response_json.substr(0, at), output,
-                                       result->response_json.substr(at + m.value.size()));
-    result->response_json = std::move(rebuilt);
+    result->response_json = ReplaceJsonMember(result->response_json, "output", output);
     result->output_text = OutputText(produced.as_array());
     return;
   }
