@@ -2,11 +2,13 @@
 //
 //   grpc_load --target 127.0.0.1:PORT [--rpc stream|invoke] [--concurrency N] [--seconds D]
 //             [--warmup W] [--channels C] [--text hi] [--deadline-ms MS]
+//   grpc_load --target ... --hold N --hold-seconds S [--channels C]     (N streams held open)
 //
 // N workers each keep exactly one call in flight: when a call ends the worker starts the next
 // one, until D seconds (after W seconds of unrecorded warm-up) have passed. Per call it records
-// the total latency and, for Stream, the time to the first event. Prints one JSON line on
-// stdout; the first error message (if any) goes to stderr.
+// the total latency and, for Stream, the time to the first event and the relay lag of every
+// `@<T>;` stamp in the events' JSON text. Prints one JSON line on stdout; the first error
+// message (if any) also goes to stderr. Hold mode (grpc_hold.h): see there.
 //
 // Threads: gRPC owns the callback threads. A worker has one call at a time and starts the next
 // from the previous call's completion, so its samples are only touched by one callback at a
@@ -17,7 +19,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <memory>
@@ -26,8 +27,15 @@
 #include <vector>
 
 #include "agentgateway/v1/agent_service.grpc.pb.h"
+#include "tests/bench/grpc_hold.h"
+#include "tests/bench/load_stats.h"
 
 namespace {
+
+using agentgateway::bench::LagNs;
+using agentgateway::bench::PercentileMs;
+using agentgateway::bench::StampScanner;
+using agentgateway::bench::SteadyNowNs;
 
 using agentgateway::v1::AgentService;
 using agentgateway::v1::InvokeRequest;
@@ -44,12 +52,14 @@ struct Options {
   int channels = 1;
   std::string text = "hi";
   int deadline_ms = 10000;
+  agentgateway::bench::HoldOptions hold;
 };
 
 // Samples of one worker. Written only by that worker's current call (see file comment).
 struct Samples {
-  std::vector<int64_t> total_us;
-  std::vector<int64_t> ttfb_us;
+  std::vector<int64_t> total_ns;
+  std::vector<int64_t> ttfb_ns;
+  std::vector<int64_t> lag_ns;
   int64_t calls = 0;
   int64_t events = 0;
   int64_t errors = 0;
@@ -63,7 +73,7 @@ class Worker {
   Worker(Load* load, AgentService::Stub* stub) : load_(load), stub_(stub) {}
   void StartNext();
   void OnCallDone(Clock::time_point start, Clock::time_point first_event, int64_t events,
-                  const grpc::Status& status);
+                  std::vector<int64_t>& lag_ns, const grpc::Status& status);
   const Samples& samples() const { return samples_; }
 
  private:
@@ -135,18 +145,23 @@ class StreamCall : public grpc::ClientReadReactor<StreamEvent> {
   }
   void OnReadDone(bool ok) override {
     if (!ok) return;  // the stream ended; OnDone carries the status
-    if (events_++ == 0) first_event_ = Clock::now();
+    const Clock::time_point now = Clock::now();
+    if (events_++ == 0) first_event_ = now;
+    const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               now.time_since_epoch()).count();
+    stamps_.Feed(event_.json(), [&](int64_t t) { lag_ns_.push_back(LagNs(now_ns, t)); });
     StartRead(&event_);
   }
   void OnDone(const grpc::Status& status) override {
     Worker* worker = worker_;
     Clock::time_point start = start_, first_event = first_event_;
     int64_t events = events_;
+    std::vector<int64_t> lag_ns = std::move(lag_ns_);
     grpc::Status copy = status;
     // Last callback of this reactor. Deleted before the worker moves on, so nothing of this
     // call outlives the run once the last worker reports done.
     delete this;
-    worker->OnCallDone(start, first_event, events, copy);
+    worker->OnCallDone(start, first_event, events, lag_ns, copy);
   }
 
  private:
@@ -155,6 +170,8 @@ class StreamCall : public grpc::ClientReadReactor<StreamEvent> {
   StreamEvent event_;
   Clock::time_point start_, first_event_;
   int64_t events_ = 0;
+  StampScanner stamps_;
+  std::vector<int64_t> lag_ns_;
 };
 
 // One Invoke call; same ownership as StreamCall, the callback being its last use.
@@ -179,13 +196,19 @@ void Worker::StartNext() {
   stub_->async()->Invoke(&call->context, &load_->request(), &call->response,
                          [this, call, start](grpc::Status status) {
                            Clock::time_point now = Clock::now();
+                           // The stamp of the answer's text, if any: its lag.
+                           std::vector<int64_t> lag_ns;
+                           StampScanner stamps;
+                           stamps.Feed(call->response.output_text(), [&](int64_t t) {
+                             lag_ns.push_back(LagNs(SteadyNowNs(), t));
+                           });
                            delete call;  // the callback is the call's last use
-                           OnCallDone(start, now, 1, status);
+                           OnCallDone(start, now, 1, lag_ns, status);
                          });
 }
 
 void Worker::OnCallDone(Clock::time_point start, Clock::time_point first_event, int64_t events,
-                        const grpc::Status& status) {
+                        std::vector<int64_t>& lag_ns, const grpc::Status& status) {
   Clock::time_point now = Clock::now();
   if (start >= load_->measure_start()) {
     ++samples_.calls;
@@ -195,37 +218,65 @@ void Worker::OnCallDone(Clock::time_point start, Clock::time_point first_event, 
       load_->NoteError(status.ok() ? grpc::Status(grpc::StatusCode::UNKNOWN, "no events")
                                    : status);
     } else {
-      auto us = [](Clock::duration d) {
-        return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+      auto ns = [](Clock::duration d) {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
       };
-      samples_.total_us.push_back(us(now - start));
-      samples_.ttfb_us.push_back(us(first_event - start));
+      samples_.total_ns.push_back(ns(now - start));
+      samples_.ttfb_ns.push_back(ns(first_event - start));
+      samples_.lag_ns.insert(samples_.lag_ns.end(), lag_ns.begin(), lag_ns.end());
     }
   }
   StartNext();
 }
 
-// Nearest-rank percentile of sorted microsecond samples, in milliseconds.
-double PercentileMs(const std::vector<int64_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
-  return static_cast<double>(sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1]) / 1000.0;
+// Prints every event of one Stream call (or the answer of one Invoke), for comparing servers (e.g. the gateway with
+// grpc_bare_server). Exit 0 on an OK status.
+int DumpOne(AgentService::Stub& stub, const InvokeRequest& request, int deadline_ms, bool invoke) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(deadline_ms));
+  if (invoke) {
+    InvokeResponse response;
+    grpc::Status status = stub.Invoke(&context, request, &response);
+    std::printf("%s\n", response.DebugString().c_str());
+    std::fprintf(stderr, "status %d %s\n", status.error_code(), status.error_message().c_str());
+    return status.ok() ? 0 : 3;
+  }
+  auto reader = stub.Stream(&context, request);
+  StreamEvent event;
+  while (reader->Read(&event)) {
+    std::printf("%lld %s %s\n", static_cast<long long>(event.sequence_number()),
+                event.type().c_str(), event.json().c_str());
+  }
+  grpc::Status status = reader->Finish();
+  std::fprintf(stderr, "status %d %s\n", status.error_code(), status.error_message().c_str());
+  return status.ok() ? 0 : 3;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"grpc_load: closed-loop load for agentgateway.v1.AgentService"};
+  CLI::App app{"grpc_load: closed-loop (or hold) load for agentgateway.v1.AgentService"};
   app.add_option("--target", o.target, "HOST:PORT of the gRPC server")->required();
   app.add_option("--rpc", o.rpc, "stream | invoke")->check(CLI::IsMember({"stream", "invoke"}));
   app.add_option("--concurrency,-c", o.concurrency, "calls in flight")->check(CLI::Range(1, 4096));
   app.add_option("--seconds,-d", o.seconds, "measured seconds")->check(CLI::Range(0.1, 3600.0));
   app.add_option("--warmup", o.warmup, "unrecorded seconds first")->check(CLI::Range(0.0, 600.0));
-  app.add_option("--channels", o.channels, "HTTP/2 connections")->check(CLI::Range(1, 256));
+  app.add_option("--channels", o.channels, "HTTP/2 connections")->check(CLI::Range(1, 4096));
   app.add_option("--text", o.text, "user message text");
   app.add_option("--deadline-ms", o.deadline_ms, "per-call deadline")->check(CLI::Range(1, 600000));
+  app.add_option("--hold", o.hold.streams, "hold N Stream calls open")
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--hold-seconds", o.hold.seconds, "how long to hold them")
+      ->check(CLI::Range(0.0, 86400.0));
+  app.add_option("--hold-timeout", o.hold.open_timeout, "seconds for all first events")
+      ->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--max-connecting", o.hold.max_opening, "hold: calls opening at once")
+      ->check(CLI::Range(1, 1000000));
+  bool dump = false;
+  app.add_flag("--dump", dump, "one call; print each event (sequence type json) or the answer");
   CLI11_PARSE(app, argc, argv);
+  agentgateway::bench::RaiseFileLimit();
 
   // Each channel gets its own subchannel pool so that C channels really are C connections.
   std::vector<std::unique_ptr<AgentService::Stub>> stubs;
@@ -241,6 +292,12 @@ int main(int argc, char** argv) {
   }
 
   Load load(o);
+  if (dump) return DumpOne(*stubs.front(), load.request(), o.deadline_ms, o.rpc == "invoke");
+  if (o.hold.streams > 0) {
+    std::vector<AgentService::Stub*> raw;
+    for (auto& s : stubs) raw.push_back(s.get());
+    return agentgateway::bench::RunHold(o.hold, raw, load.request());
+  }
   std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < o.concurrency; ++i) {
     workers.push_back(std::make_unique<Worker>(&load, stubs[i % o.channels].get()));
@@ -256,20 +313,30 @@ int main(int argc, char** argv) {
     all.calls += s.calls;
     all.events += s.events;
     all.errors += s.errors;
-    all.total_us.insert(all.total_us.end(), s.total_us.begin(), s.total_us.end());
-    all.ttfb_us.insert(all.ttfb_us.end(), s.ttfb_us.begin(), s.ttfb_us.end());
+    all.total_ns.insert(all.total_ns.end(), s.total_ns.begin(), s.total_ns.end());
+    all.ttfb_ns.insert(all.ttfb_ns.end(), s.ttfb_ns.begin(), s.ttfb_ns.end());
+    all.lag_ns.insert(all.lag_ns.end(), s.lag_ns.begin(), s.lag_ns.end());
   }
-  std::sort(all.total_us.begin(), all.total_us.end());
-  std::sort(all.ttfb_us.begin(), all.ttfb_us.end());
+  std::sort(all.total_ns.begin(), all.total_ns.end());
+  std::sort(all.ttfb_ns.begin(), all.ttfb_ns.end());
+  std::sort(all.lag_ns.begin(), all.lag_ns.end());
   if (!first_error.empty()) std::fprintf(stderr, "grpc_load: first error: %s\n", first_error.c_str());
+  std::string escaped_error;
+  agentgateway::bench::AppendJsonEscaped(first_error, escaped_error);
   std::printf(
       "{\"rpc\":\"%s\",\"concurrency\":%d,\"seconds\":%.3f,\"calls\":%lld,\"rps\":%.1f,"
-      "\"events_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"ttfb_p50_ms\":%.3f,"
-      "\"ttfb_p99_ms\":%.3f,\"errors\":%lld}\n",
+      "\"events\":%lld,\"events_per_s\":%.1f,\"p50_ms\":%.4f,\"p99_ms\":%.4f,\"p999_ms\":%.4f,"
+      "\"ttfb_p50_ms\":%.4f,\"ttfb_p99_ms\":%.4f,\"ttfb_p999_ms\":%.4f,\"lag_p50_ms\":%.4f,"
+      "\"lag_p99_ms\":%.4f,\"lag_p999_ms\":%.4f,\"lag_samples\":%zu,\"errors\":%lld,"
+      "\"first_error\":\"%s\"}\n",
       o.rpc == "stream" ? "Stream" : "Invoke", o.concurrency, elapsed,
       static_cast<long long>(all.calls), static_cast<double>(all.calls) / elapsed,
-      static_cast<double>(all.events) / elapsed, PercentileMs(all.total_us, 0.50),
-      PercentileMs(all.total_us, 0.99), PercentileMs(all.ttfb_us, 0.50),
-      PercentileMs(all.ttfb_us, 0.99), static_cast<long long>(all.errors));
+      static_cast<long long>(all.events), static_cast<double>(all.events) / elapsed,
+      PercentileMs(all.total_ns, 0.50), PercentileMs(all.total_ns, 0.99),
+      PercentileMs(all.total_ns, 0.999), PercentileMs(all.ttfb_ns, 0.50),
+      PercentileMs(all.ttfb_ns, 0.99), PercentileMs(all.ttfb_ns, 0.999),
+      PercentileMs(all.lag_ns, 0.50), PercentileMs(all.lag_ns, 0.99),
+      PercentileMs(all.lag_ns, 0.999), all.lag_ns.size(), static_cast<long long>(all.errors),
+      escaped_error.c_str());
   return all.calls > 0 && all.errors == 0 ? 0 : 3;
 }

@@ -49,7 +49,8 @@ IdentityOptions ToIdentityOptions(const EmulatorOptions& options) {
 }  // namespace
 
 struct Emulator::Impl {
-  explicit Impl(const EmulatorOptions& o) : options(o), router(ToIdentityOptions(o)) {}
+  explicit Impl(const EmulatorOptions& o)
+      : options(o), router(ToIdentityOptions(o), o.bench) {}
 
   EmulatorOptions options;
   uint16_t port = 0;

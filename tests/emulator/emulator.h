@@ -16,6 +16,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "tests/emulator/bench_answer.h"
 
 namespace agentgateway::emulator {
 
@@ -38,6 +39,9 @@ struct EmulatorOptions {
   // must be quick, must not block, and must not call into this Emulator. It may run until
   // Stop() returns, so what it captures must outlive Stop(). Empty: nothing is called.
   std::function<void(std::chrono::steady_clock::time_point)> on_client_closed;
+  // Bench mode (README.md, "Bench mode"): `bench.deltas` > 0 answers every well-formed
+  // POST .../responses with a fixed, time-stamped message. Default: off.
+  BenchSpec bench;
 };
 
 class Emulator {

@@ -139,6 +139,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       case Action::Kind::kWait:
         wait_deadline_ = std::chrono::steady_clock::now() + action_.delay;
         return CheckWait();
+      case Action::Kind::kBenchStream:
+        router_.stats().Inc(Stats::kStreamsStarted);
+        state_ = State::kStreaming;
+        out_ = StreamHead(keep_alive_);
+        StartWatch();
+        return WriteBenchEvent();
       case Action::Kind::kStream:
         router_.stats().Inc(Stats::kStreamsStarted);
         state_ = State::kStreaming;
@@ -187,6 +193,43 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     Write([](HttpSession& self) { self.OnFramesWritten(); });
   }
 
+  // Bench mode: one event per write, stamped as it is handed to the socket; the next one as
+  // soon as the socket took it, or `delay` later when dripping.
+  void WriteBenchEvent() {
+    BenchStream& bench = *action_.bench;
+    bench.AppendNextChunk(out_, SteadyNowNs());
+    if (bench.done()) {
+      out_ += "0\r\n\r\n";
+      router_.stats().Inc(Stats::kStreamsCompleted);
+      state_ = State::kFinishing;
+    }
+    Write([](HttpSession& self) { self.OnBenchEventWritten(); });
+  }
+
+  void OnBenchEventWritten() {
+    if (state_ != State::kStreaming && state_ != State::kFinishing) return;
+    out_.clear();
+    if (state_ == State::kFinishing) {
+      action_.bench.reset();
+      return OnStreamComplete();
+    }
+    if (action_.delay.count() == 0) return WriteBenchEvent();
+    timer_.expires_after(action_.delay);
+    timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (!ec && self->state_ == State::kStreaming) self->WriteBenchEvent();
+    });
+  }
+
+  void OnStreamComplete() {
+    state_ = State::kIdle;
+    if (!keep_alive_) return Close();
+    if (watching_) {
+      resume_after_watch_ = true;  // the pending watch read becomes the next request's read
+      return;
+    }
+    DoRead();
+  }
+
   void OnFramesWritten() {
     if (state_ != State::kStreaming && state_ != State::kFinishing) return;
     out_.clear();
@@ -199,13 +242,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
     switch (action_.end) {
       case Action::End::kComplete:
-        state_ = State::kIdle;
-        if (!keep_alive_) return Close();
-        if (watching_) {
-          resume_after_watch_ = true;  // the pending watch read becomes the next request's read
-          return;
-        }
-        return DoRead();
+        return OnStreamComplete();
       case Action::End::kTruncate:
         return Close();
       case Action::End::kReset:

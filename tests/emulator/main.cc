@@ -2,9 +2,12 @@
 //
 //   supervisor-emulator --listen HOST:PORT [--tls-cert FILE --tls-key FILE] [--threads N]
 //       [--oauth-client ID:SECRET]... [--token-ttl SECONDS] [--require-known-tokens]
+//       [--bench-answer N[:B]]
 //
 // Prints exactly one line, "supervisor-emulator listening on http(s)://HOST:PORT", once bound
 // (PORT is the real port when 0 was asked for).
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -25,6 +28,16 @@ bool ReadFile(const std::string& path, std::string& out) {
   text << in.rdbuf();
   out = text.str();
   return true;
+}
+
+// Streams hold a descriptor each: lift the soft limit to the hard one (10,000+ concurrent
+// connections for tests/bench/). A failure leaves the limit as it was.
+void RaiseDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
 }
 
 }  // namespace
@@ -50,7 +63,20 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 10 * 365 * 24 * 3600));
   app.add_flag("--require-known-tokens", options.require_known_tokens,
                "refuse bearer tokens the emulator did not issue (default: run them as 'static')");
+  std::string bench_answer;
+  app.add_option("--bench-answer", bench_answer,
+                 "N[:B]: answer every well-formed responses request with a fixed message of N "
+                 "time-stamped deltas of B bytes (default 100), for tests/bench/");
   CLI11_PARSE(app, argc, argv);
+  if (!bench_answer.empty()) {
+    auto spec = agentgateway::emulator::ParseBenchSpec(bench_answer);
+    if (!spec.ok()) {
+      std::cerr << spec.status().message() << "\n";
+      return 2;
+    }
+    options.bench = *spec;
+  }
+  RaiseDescriptorLimit();
   for (const std::string& client : clients) {
     std::size_t colon = client.find(':');
     if (colon == 0 || colon == std::string::npos) {

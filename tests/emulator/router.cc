@@ -3,6 +3,7 @@
 #include "tests/emulator/router.h"
 
 #include <charconv>
+#include <ctime>
 
 #include "tests/emulator/str_util.h"
 #include "boost/json/serialize.hpp"
@@ -88,7 +89,8 @@ Action Router::Handle(const HttpRequestData& request) {
                                     : MethodNotAllowed(request, "POST");
   }
   if (path == kResponsesPath) {
-    return request.method == "POST" ? HandleResponses(request) : MethodNotAllowed(request, "POST");
+    if (request.method != "POST") return MethodNotAllowed(request, "POST");
+    return bench_.deltas > 0 ? HandleBench(request) : HandleResponses(request);
   }
   if (path.size() > kResponsesPath.size() + 1 && path.substr(0, kResponsesPath.size()) ==
                                                      kResponsesPath &&
@@ -99,6 +101,27 @@ Action Router::Handle(const HttpRequestData& request) {
   return ReplyAction(ErrorReply(404, "ENDPOINT_NOT_FOUND",
                                 Cat("No API found for '", request.method, " ",
                                              path, "'")));
+}
+
+Action Router::HandleBench(const HttpRequestData& request) {
+  stats_.Inc(Stats::kResponsesRequests);
+  absl::StatusOr<BenchRequest> parsed = ParseBenchRequest(request.body);
+  if (!parsed.ok()) {
+    absl::string_view message = parsed.status().message();
+    return ReplyAction(ErrorReply(400, "INVALID_PARAMETER_VALUE",
+                                  std::string_view(message.data(), message.size())));
+  }
+  uint64_t seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
+  int64_t created_at = static_cast<int64_t>(std::time(nullptr));
+  Action action;
+  action.delay = std::chrono::milliseconds(parsed->drip_ms);
+  if (parsed->stream) {
+    action.kind = Action::Kind::kBenchStream;
+    action.bench = std::make_shared<BenchStream>(bench_, seq, *parsed, created_at);
+  } else {
+    action.reply.body = BenchResponseBody(bench_, seq, *parsed, created_at, SteadyNowNs());
+  }
+  return action;
 }
 
 Reply Router::WaitReply(bool reached) const {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +20,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "tests/emulator/bench_answer.h"
 #include "tests/emulator/identity.h"
 #include "tests/emulator/request_log.h"
 #include "tests/emulator/stats.h"
@@ -51,6 +53,7 @@ struct Action {
     kReset,         // reset the connection without answering
     kHang,          // answer nothing until the client goes away
     kWait,          // long-poll until stats[counter] >= value, or `delay` passes
+    kBenchStream,   // SSE: head, then `bench`'s events one write each, `delay` apart
   };
   enum class End {
     kComplete,  // terminal chunk, keep-alive continues
@@ -66,6 +69,8 @@ struct Action {
   End end = End::kComplete;
   std::string counter;
   int64_t value = 0;
+  // kBenchStream only. Shared so an Action stays copyable; only the session uses it.
+  std::shared_ptr<BenchStream> bench;
 };
 
 // A Databricks-style error: {"error_code": code, "message": message}.
@@ -74,7 +79,9 @@ Action ReplyAction(Reply reply);
 
 class Router {
  public:
-  explicit Router(IdentityOptions identity = {}) : identity_(std::move(identity)) {}
+  // `bench.deltas` > 0: bench mode (bench_answer.h) answers the responses route.
+  explicit Router(IdentityOptions identity = {}, BenchSpec bench = {})
+      : bench_(bench), identity_(std::move(identity)) {}
 
   Action Handle(const HttpRequestData& request);
 
@@ -94,6 +101,8 @@ class Router {
   absl::StatusOr<std::shared_ptr<const Caller>> Identify(const HttpRequestData& request,
                                                          RequestRecord& record) const;
   Action HandleResponses(const HttpRequestData& request);
+  // Bench mode: counters only, no request records.
+  Action HandleBench(const HttpRequestData& request);
   Action RunResponses(const HttpRequestData& request, const Caller& caller,
                       std::string& question);
   Action HandleBackgroundPoll(const HttpRequestData& request, std::string_view id);
@@ -106,6 +115,7 @@ class Router {
   Reply TokenControlReply(std::string_view query);
   Reply MintUserTokenReply(const HttpRequestData& request);
 
+  const BenchSpec bench_;
   Stats stats_;
   IdentityStore identity_;
   RequestLog request_log_;
