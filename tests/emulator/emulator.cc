@@ -142,6 +142,10 @@ std::string Emulator::BaseUrl() const {
   return Cat(tls() ? "https://" : "http://", impl_->options.host, ":", impl_->port);
 }
 
+std::vector<CallRecord> Emulator::Calls(std::size_t limit) const {
+  return impl_->router.calls().Recent(limit);
+}
+
 void Emulator::Stop() {
   if (!impl_->ioc) return;
   impl_->ioc->stop();

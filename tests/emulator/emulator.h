@@ -14,9 +14,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "tests/emulator/bench_answer.h"
+#include "tests/emulator/call_log.h"
 
 namespace agentgateway::emulator {
 
@@ -58,6 +60,10 @@ class Emulator {
   bool tls() const;
   // "http://127.0.0.1:PORT" or "https://...".
   std::string BaseUrl() const;
+
+  // The most recent model and MCP calls, oldest first (the records of GET /emulator/calls).
+  // Thread-safe.
+  std::vector<CallRecord> Calls(std::size_t limit = CallLog::kCapacity) const;
 
   // Idempotent; safe from any thread except the emulator's own io threads.
   void Stop();

@@ -58,6 +58,14 @@ std::string MakeJwt(std::string_view user, const std::vector<std::string>& scope
              Base64UrlEncode(RandomBytes(kJwtSignatureBytes)));
 }
 
+absl::Status MissingScopes(const std::vector<std::string>& missing) {
+  if (missing.empty()) return absl::OkStatus();
+  std::string list;
+  for (const std::string& m : missing) Append(list, list.empty() ? "" : ", ", m);
+  return absl::PermissionDeniedError(
+      Cat("The access token lacks the scope(s) this request needs: ", list));
+}
+
 }  // namespace
 
 IdentityStore::IdentityStore(IdentityOptions options)
@@ -151,11 +159,17 @@ absl::Status CheckUserScopes(const Caller& caller, const std::vector<ToolSpec>& 
                           ? std::string(rule.any_of[0])
                           : Cat(rule.any_of[0], " (or ", rule.any_of[1], ")"));
   }
-  if (missing.empty()) return absl::OkStatus();
-  std::string list;
-  for (const std::string& m : missing) Append(list, list.empty() ? "" : ", ", m);
-  return absl::PermissionDeniedError(
-      Cat("The access token lacks the scope(s) this request needs: ", list));
+  return MissingScopes(missing);
+}
+
+absl::Status CheckUserScope(const Caller& caller, std::string_view scope,
+                            std::string_view alternative) {
+  if (!caller.user || HasScope(caller, scope) ||
+      (!alternative.empty() && HasScope(caller, alternative))) {
+    return absl::OkStatus();
+  }
+  return MissingScopes({alternative.empty() ? std::string(scope)
+                                            : Cat(scope, " (or ", alternative, ")")});
 }
 
 }  // namespace agentgateway::emulator

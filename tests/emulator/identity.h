@@ -96,6 +96,12 @@ class IdentityStore {
 // OK for app and static callers. PERMISSION_DENIED naming the tool or the missing scopes.
 absl::Status CheckUserScopes(const Caller& caller, const std::vector<ToolSpec>& tools);
 
+// One service's rule (model endpoints, managed MCP servers): a user token needs `scope` or
+// `alternative` (when not empty). OK for app and static callers; PERMISSION_DENIED with the
+// same message as above otherwise.
+absl::Status CheckUserScope(const Caller& caller, std::string_view scope,
+                            std::string_view alternative = {});
+
 }  // namespace agentgateway::emulator
 
 #endif  // AGENTGATEWAY_TESTS_EMULATOR_IDENTITY_H_

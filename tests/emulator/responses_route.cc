@@ -156,19 +156,6 @@ std::string_view BearerToken(const HttpRequestData& request) {
   return token.substr(0, token.find_last_not_of(" \t") + 1);
 }
 
-// The status a test sees; 0 when the connection is reset or left hanging before any status.
-int AnsweredStatus(const Action& action) {
-  switch (action.kind) {
-    case Action::Kind::kStream:
-      return 200;  // the head goes out first, whatever the fault
-    case Action::Kind::kReset:
-    case Action::Kind::kHang:
-      return 0;
-    default:
-      return action.reply.status;
-  }
-}
-
 Action StatusAction(int http_status, const absl::Status& status) {
   std::string_view code = status.code() == absl::StatusCode::kUnauthenticated
                               ? "UNAUTHENTICATED"

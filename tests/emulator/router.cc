@@ -13,6 +13,10 @@ namespace {
 
 constexpr std::string_view kResponsesPath = "/ai-gateway/mlflow/v1/responses";
 constexpr std::string_view kTokenPath = "/oidc/v1/token";
+constexpr std::string_view kChatPath = "/serving-endpoints/chat/completions";
+constexpr std::string_view kOpenAiChatPath = "/v1/chat/completions";
+constexpr std::string_view kServingPrefix = "/serving-endpoints/";
+constexpr std::string_view kInvocations = "/invocations";
 constexpr std::chrono::milliseconds kDefaultWaitTimeout{10'000};
 constexpr int64_t kDefaultRecentRequests = 100;
 
@@ -40,6 +44,18 @@ Action ReplyAction(Reply reply) {
   return action;
 }
 
+int AnsweredStatus(const Action& action) {
+  switch (action.kind) {
+    case Action::Kind::kStream:
+      return 200;  // the head goes out first, whatever the fault
+    case Action::Kind::kReset:
+    case Action::Kind::kHang:
+      return 0;
+    default:
+      return action.reply.status;
+  }
+}
+
 std::string_view HttpRequestData::Header(std::string_view lower_name) const {
   for (const auto& [name, value] : headers) {
     if (name == lower_name) return value;
@@ -65,6 +81,9 @@ Action Router::Handle(const HttpRequestData& request) {
     if (path == "/emulator/requests") {
       return get ? ReplyAction(RecentRequestsReply(query)) : MethodNotAllowed(request, "GET");
     }
+    if (path == "/emulator/calls") {
+      return get ? ReplyAction(RecentCallsReply(query)) : MethodNotAllowed(request, "GET");
+    }
     if (path == "/emulator/wait") {
       return get ? HandleWait(query) : MethodNotAllowed(request, "GET");
     }
@@ -80,6 +99,7 @@ Action Router::Handle(const HttpRequestData& request) {
       stats_.Reset();
       identity_.ResetControls();
       request_log_.Clear();
+      call_log_.Clear();
       return ReplyAction(WaitReply(true));
     }
   }
@@ -97,6 +117,23 @@ Action Router::Handle(const HttpRequestData& request) {
       path[kResponsesPath.size()] == '/') {
     return get ? HandleBackgroundPoll(request, path.substr(kResponsesPath.size() + 1))
                : MethodNotAllowed(request, "GET");
+  }
+  if (path == kChatPath || path == kOpenAiChatPath) {
+    return request.method == "POST" ? HandleChat(request, path)
+                                    : MethodNotAllowed(request, "POST");
+  }
+  if (path.substr(0, kServingPrefix.size()) == kServingPrefix &&
+      path.size() > kServingPrefix.size() + kInvocations.size() &&
+      path.substr(path.size() - kInvocations.size()) == kInvocations) {
+    std::string_view endpoint = path.substr(
+        kServingPrefix.size(), path.size() - kServingPrefix.size() - kInvocations.size());
+    if (endpoint.find('/') == std::string_view::npos) {
+      return request.method == "POST" ? HandleKnowledgeAssistant(request, path, endpoint)
+                                      : MethodNotAllowed(request, "POST");
+    }
+  }
+  if (path.substr(0, kMcpPrefix.size()) == kMcpPrefix) {
+    return HandleMcp(request, path, path.substr(kMcpPrefix.size()));
   }
   return ReplyAction(ErrorReply(404, "ENDPOINT_NOT_FOUND",
                                 Cat("No API found for '", request.method, " ",
@@ -157,6 +194,20 @@ Reply Router::RecentRequestsReply(std::string_view query) const {
   boost::json::object out;
   out["total"] = request_log_.total();
   out["requests"] = request_log_.Recent(static_cast<std::size_t>(limit));
+  Reply reply;
+  reply.body = boost::json::serialize(out);
+  return reply;
+}
+
+Reply Router::RecentCallsReply(std::string_view query) const {
+  int64_t limit = kDefaultRecentRequests;
+  std::string_view limit_text = QueryParam(query, "limit");
+  if (!limit_text.empty() && (!ParseInt(limit_text, limit) || limit < 0)) {
+    return ErrorReply(400, "INVALID_PARAMETER_VALUE", "'limit' must be a non-negative integer");
+  }
+  boost::json::object out;
+  out["total"] = call_log_.total();
+  out["calls"] = call_log_.RecentJson(static_cast<std::size_t>(limit));
   Reply reply;
   reply.body = boost::json::serialize(out);
   return reply;

@@ -21,7 +21,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "tests/emulator/bench_answer.h"
+#include "tests/emulator/call_log.h"
 #include "tests/emulator/identity.h"
+#include "tests/emulator/mcp_server.h"
 #include "tests/emulator/request_log.h"
 #include "tests/emulator/stats.h"
 
@@ -76,6 +78,8 @@ struct Action {
 // A Databricks-style error: {"error_code": code, "message": message}.
 Reply ErrorReply(int status, std::string_view code, std::string_view message);
 Action ReplyAction(Reply reply);
+// The status a test sees; 0 when the connection is reset or left hanging before any status.
+int AnsweredStatus(const Action& action);
 
 class Router {
  public:
@@ -86,6 +90,7 @@ class Router {
   Action Handle(const HttpRequestData& request);
 
   Stats& stats() { return stats_; }
+  const CallLog& calls() const { return call_log_; }
   // Reply to a /emulator/wait: the stats (200) once reached, else 408 with the stats.
   Reply WaitReply(bool reached) const;
 
@@ -109,6 +114,21 @@ class Router {
   Action HandleWait(std::string_view query);
   Reply LastRequestReply() const;
   Reply RecentRequestsReply(std::string_view query) const;
+  Reply RecentCallsReply(std::string_view query) const;
+  // Model endpoints (model_routes.cc): Chat Completions and knowledge assistants.
+  Action HandleChat(const HttpRequestData& request, std::string_view path);
+  Action RunChat(const HttpRequestData& request, const Caller& caller, CallRecord& call);
+  Action HandleKnowledgeAssistant(const HttpRequestData& request, std::string_view path,
+                                  std::string_view endpoint);
+  Action RunKnowledgeAssistant(const HttpRequestData& request, const Caller& caller,
+                               std::string_view endpoint, CallRecord& call);
+  // Managed MCP servers (mcp_route.cc); `server_path` is the path after /api/2.0/mcp/.
+  Action HandleMcp(const HttpRequestData& request, std::string_view path,
+                   std::string_view server_path);
+  Action RunMcp(const HttpRequestData& request, const Caller& caller,
+                const McpServerSpec& server, CallRecord& call);
+  Action RunMcpPost(const HttpRequestData& request, const Caller& caller,
+                    const McpServerSpec& server, CallRecord& call);
   // Identity routes (token_routes.cc).
   Action HandleTokenEndpoint(const HttpRequestData& request);
   Reply TokenEndpointReply(const HttpRequestData& request);
@@ -119,6 +139,8 @@ class Router {
   Stats stats_;
   IdentityStore identity_;
   RequestLog request_log_;
+  CallLog call_log_;
+  McpSessionTable mcp_sessions_;
   std::atomic<uint64_t> next_seq_{1};
   mutable absl::Mutex mu_;
   HttpRequestData last_request_ ABSL_GUARDED_BY(mu_);

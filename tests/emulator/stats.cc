@@ -6,7 +6,9 @@ namespace {
 constexpr std::string_view kCounterNames[Stats::kCounterCount] = {
     "requests_total",   "responses_requests",    "streams_started",
     "streams_completed", "streams_client_closed", "token_requests",
-    "token_failures",
+    "token_failures",   "model_requests",        "knowledge_assistant_requests",
+    "mcp_requests",     "mcp_sessions_created",  "mcp_tool_calls",
+    "mcp_tool_errors",
 };
 
 }  // namespace

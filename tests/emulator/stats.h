@@ -29,6 +29,12 @@ class Stats {
     kStreamsClientClosed,
     kTokenRequests,  // POST /oidc/v1/token
     kTokenFailures,  // ... answered with anything but 200
+    kModelRequests,  // POST .../chat/completions (both paths)
+    kKnowledgeAssistantRequests,  // POST /serving-endpoints/{endpoint}/invocations
+    kMcpRequests,         // every request to /api/2.0/mcp/...
+    kMcpSessionsCreated,  // initialize answered with a new Mcp-Session-Id
+    kMcpToolCalls,        // tools/call answered with a result (isError or not)
+    kMcpToolErrors,       // ... of which isError: true
     kCounterCount,
   };
 
