@@ -1,6 +1,7 @@
 #include "server/response_assembler.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <optional>
 #include <utility>
 
@@ -33,6 +34,29 @@ std::string StringField(const json::object& obj, std::string_view key) {
   const json::value* v = obj.if_contains(json::string_view(key.data(), key.size()));
   if (v == nullptr || !v->is_string()) return "";
   return std::string(v->get_string());
+}
+
+// False only when `json` certainly has no member "output" whose value is an empty array: no
+// `"output"` key followed by `[` and `]` with only whitespace between, and no \u escape that
+// could spell the key another way. Lets Repair skip parsing a completed event (which carries
+// the whole answer) in the usual case of a filled output.
+bool MayHaveEmptyOutput(std::string_view json) {
+  if (json.find("\\u") != std::string_view::npos) return true;
+  constexpr std::string_view kKey = "\"output\"";
+  auto skip_space = [&](std::size_t i) {
+    while (i < json.size() && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' || json[i] == '\r')) ++i;
+    return i;
+  };
+  for (std::size_t at = json.find(kKey); at != std::string_view::npos;
+       at = json.find(kKey, at + 1)) {
+    std::size_t i = skip_space(at + kKey.size());
+    if (i >= json.size() || json[i] != ':') continue;
+    i = skip_space(i + 1);
+    if (i >= json.size() || json[i] != '[') continue;
+    i = skip_space(i + 1);
+    if (i < json.size() && json[i] == ']') return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -85,21 +109,30 @@ void ResponseAssembler::OnItemEvent(std::string_view json, bool done) {
 }
 
 void ResponseAssembler::OnText(std::string_view json, bool done) {
-  std::optional<json::object> event = ParseObject(json);
-  if (!event.has_value()) return;
-  std::string text = StringField(*event, done ? "text" : "delta");
-  if (!Charge(text.size())) return;
-  Item& entry = Find(StringField(*event, "item_id"), IntField(*event, "output_index", -1));
-  std::string& part = entry.parts[IntField(*event, "content_index", 0)];
-  if (done) {
-    part = std::move(text);  // the whole text: it supersedes the deltas
-  } else {
-    part += text;
-  }
+  // One per text delta, so the hot one: the parse lives in a stack buffer (a delta event is a
+  // few hundred bytes), with no heap allocation unless the event is large.
+  alignas(std::max_align_t) unsigned char scratch[4096];
+  json::monotonic_resource arena(scratch, sizeof scratch);
+  boost::system::error_code ec;
+  json::value parsed = json::parse(json::string_view(json.data(), json.size()), ec, &arena);
+  if (ec || !parsed.is_object()) return;
+  const json::object& event = parsed.get_object();
+  const json::value* text = event.if_contains(done ? "text" : "delta");
+  json::string_view text_view;
+  if (text != nullptr && text->is_string()) text_view = text->get_string();
+  if (!Charge(text_view.size())) return;
+  const json::value* item_id = event.if_contains("item_id");
+  json::string_view id_view;
+  if (item_id != nullptr && item_id->is_string()) id_view = item_id->get_string();
+  const std::string_view id(id_view.data(), id_view.size());
+  Item& entry = Find(id, IntField(event, "output_index", -1));
+  std::string& part = entry.parts[IntField(event, "content_index", 0)];
+  if (done) part.clear();  // the whole text: it supersedes the deltas
+  part.append(text_view.data(), text_view.size());
 }
 
 bool ResponseAssembler::Repair(std::string& json) {
-  if (round_given_up_ || items_.empty()) return false;
+  if (round_given_up_ || items_.empty() || !MayHaveEmptyOutput(json)) return false;
   auto members = SplitJsonObject(json);
   if (!members.ok()) return false;
   std::optional<std::string_view> response = FindMember(*members, "response");

@@ -131,6 +131,7 @@ class StreamReactor::State final : public EventSink {
     std::shared_ptr<RunHandle> run;
     std::shared_ptr<RunHandle> finished_run;  // released outside the lock
     std::chrono::steady_clock::time_point arrived;
+    bool more_queued = false;
     {
       absl::MutexLock lock(&mu_);
       if (finish_decided_ || write_in_flight_ || reactor_ == nullptr) return;
@@ -141,6 +142,7 @@ class StreamReactor::State final : public EventSink {
         arrived = arrivals_.front();
         arrivals_.pop_front();
         queued_bytes_ -= current_.json().size();
+        more_queued = !queue_.empty();
         write_in_flight_ = true;
         if (paused_ && queue_.size() <= kResumeAt && queued_bytes_ <= kResumeAtBytes) {
           paused_ = false;
@@ -174,7 +176,11 @@ class StreamReactor::State final : public EventSink {
       reactor->info_.first_event_ms = std::chrono::duration<double, std::milli>(total).count();
       Metrics::Get().FirstEvent(total, (engine_started_ - reactor->info_.start) + (now - arrived));
     }
-    reactor->StartWrite(&current_);
+    // With the next event already queued, the transport may hold this one and send both in
+    // one write (one HTTP/2 frame batch, one syscall); the last queued event goes out unhinted,
+    // so nothing waits for a later event.
+    reactor->StartWrite(&current_, more_queued ? grpc::WriteOptions().set_buffer_hint()
+                                               : grpc::WriteOptions());
     if (resume && run) run->Resume();
   }
 

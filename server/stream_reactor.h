@@ -7,7 +7,7 @@
 // touched until OnWriteDone. When the queue holds kPauseAt events or kPauseAtBytes of event
 // JSON, the engine is asked to stop reading upstream; it resumes once the queue drains to
 // kResumeAt events and kResumeAtBytes. So per stream the gateway buffers at most that much
-// plus the events decoded from one upstream read (16 KiB) and the one being written.
+// plus the events decoded from one upstream read (4 KiB) and the one being written.
 #ifndef AGENTGATEWAY_SERVER_STREAM_REACTOR_H_
 #define AGENTGATEWAY_SERVER_STREAM_REACTOR_H_
 

@@ -155,6 +155,11 @@ class CallImpl : public Call, public std::enable_shared_from_this<CallImpl> {
   bool MaybeRetryStale(const error_code& ec);
 
   void ArmTimer(std::chrono::milliseconds timeout, const char* phase);
+  // The body phase's idle deadline: armed once per run of reads, not per read (a timer set
+  // and cancelled per read was a top cost of a fast stream). Each read start moves
+  // body_activity_; an expiry that finds recent activity waits again for the rest.
+  void ArmBodyTimer();
+  void WaitBodyTimer(std::uint64_t generation, std::chrono::steady_clock::duration after);
   void DisarmTimer();
   // True (and the call completed with CANCELLED) when Cancel() was requested: checked before
   // every callback so none runs after Cancel() was seen on the strand.
@@ -185,6 +190,8 @@ class CallImpl : public Call, public std::enable_shared_from_this<CallImpl> {
   bool paused_ = false;
   std::shared_ptr<CallImpl> paused_self_;  // set only while paused_
   const char* phase_ = "";
+  bool body_timer_armed_ = false;  // the body phase's timer is waiting (generation current)
+  std::chrono::steady_clock::time_point body_activity_;  // when the latest body read started
   std::optional<tcp::resolver> resolver_;
   std::vector<tcp::endpoint> endpoints_;
   // The Beast request, response parser and body buffer, defined in http_call.cc so that

@@ -1,11 +1,22 @@
 #include "server/upstream/sse_decoder.h"
 
+#include <cstring>
 #include <utility>
 
 namespace agentgateway::upstream {
 namespace {
 
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
+
+// Where the first CR or LF of `s` is, or npos. Two memchr passes instead of find_first_of,
+// which libstdc++ runs as one memchr over the set per byte (the decoder's top cost under load).
+std::size_t FindLineEnd(std::string_view s) {
+  const char* begin = s.data();
+  const void* lf = std::memchr(begin, '\n', s.size());
+  const std::size_t limit = lf ? static_cast<const char*>(lf) - begin : s.size();
+  if (const void* cr = std::memchr(begin, '\r', limit)) return static_cast<const char*>(cr) - begin;
+  return lf ? limit : std::string_view::npos;
+}
 
 }  // namespace
 
@@ -36,7 +47,7 @@ void SseDecoder::Feed(std::string_view chunk, const Sink& sink) {
         continue;
       }
     }
-    const std::size_t end = chunk.find_first_of("\r\n");
+    const std::size_t end = FindLineEnd(chunk);
     if (end == std::string_view::npos) {
       line_.append(chunk);
       if (pending_bytes_ + line_.size() > max_event_bytes_) SetOverflowed();

@@ -107,6 +107,44 @@ TEST(ResponseAssemblerTest, FinishedMessageItemWinsOverDeltasAndTextDoneOverDelt
             R"("text":"final"}]}]}})");
 }
 
+// Repair first looks for an empty output in the text before parsing the completed event (which
+// carries the whole answer); that look must miss no spelling an upstream could use.
+TEST(ResponseAssemblerTest, AnEmptyOutputIsFoundWhateverItsSpacingOrKeySpelling) {
+  for (std::string completed : {R"({"response":{"id":"r","output" :
+ [
+ ]}})",
+                                R"({"response":{"id":"r","outp\u0075t":[]}})"}) {
+    ResponseAssembler assembler;
+    int rewrites = 0;
+    std::vector<std::string> out = Feed(
+        assembler,
+        {{"response.created", R"({"response":{"id":"r"}})"},
+         {"response.output_text.delta", R"({"item_id":"m1","output_index":0,"delta":"hi"})"},
+         {"response.completed", completed}},
+        &rewrites);
+    EXPECT_EQ(rewrites, 1) << completed;
+    EXPECT_THAT(out.back(), HasSubstr(R"("text":"hi")")) << completed;
+  }
+}
+
+// An answer whose text spells an empty output is not mistaken for one.
+TEST(ResponseAssemblerTest, AnEmptyOutputSpelledInsideTheTextIsNotRepaired) {
+  const std::string completed =
+      R"({"response":{"id":"r","output":[{"type":"message","id":"m1","content":[{"type":)"
+      R"("output_text","text":"say \"output\":[] please"}]}]}})";
+  ResponseAssembler assembler;
+  int rewrites = 0;
+  std::vector<std::string> out = Feed(
+      assembler,
+      {{"response.created", R"({"response":{"id":"r"}})"},
+       {"response.output_text.delta",
+        R"({"item_id":"m1","output_index":0,"delta":"say \"output\":[] please"})"},
+       {"response.completed", completed}},
+      &rewrites);
+  EXPECT_EQ(rewrites, 0);
+  EXPECT_EQ(out.back(), completed);
+}
+
 TEST(ResponseAssemblerTest, ItemsFollowOutputIndexNotArrivalOrder) {
   ResponseAssembler assembler;
   std::vector<std::string> out =

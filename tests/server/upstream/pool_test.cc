@@ -609,6 +609,31 @@ TEST(HttpPool, ReadIdleTimeout) {
   EXPECT_EQ(recorder->body(), "first");
 }
 
+// The body's idle deadline is armed once and pushed back by every read, not re-armed per read:
+// a body that keeps arriving, for longer in total than the idle limit, must not time out, and
+// a stall after it still must.
+TEST(HttpPool, ReadIdleTimeoutCountsFromTheLatestRead) {
+  TestServer server([](const ServerRequest&, ServerConn& conn) {
+    if (!conn.Write(std::string(kChunkedHead))) return false;
+    for (int i = 0; i < 8; ++i) {  // 8 x 100 ms: well past the 300 ms idle limit in total
+      if (!conn.Write(Chunk("x"))) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    conn.WaitForPeerClose();  // then silence: the idle limit applies
+    return false;
+  });
+  PoolOptions options;
+  options.read_idle_timeout = std::chrono::milliseconds(300);
+  auto pool = MakePool(options);
+  auto recorder = std::make_shared<Recorder>();
+  auto call = pool->Start(Get(HttpUrl(server)), recorder);
+  ASSERT_TRUE(recorder->WaitDone());
+  EXPECT_EQ(recorder->status().code(), absl::StatusCode::kDeadlineExceeded) << recorder->status();
+  EXPECT_NE(recorder->status().message().find("reading the response body"), std::string::npos)
+      << recorder->status();
+  EXPECT_EQ(recorder->body(), "xxxxxxxx");  // every chunk arrived before the deadline hit
+}
+
 TEST(HttpPool, TruncatedBodyIsUnavailable) {
   TestServer server([](const ServerRequest&, ServerConn& conn) {
     conn.Write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly a part");
