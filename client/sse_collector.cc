@@ -55,7 +55,12 @@ void SseCollector::WaitComplete() {
 absl::Status SseCollector::Outcome(const std::string& base_url) {
   std::lock_guard lock(mu_);
   if (stopped_) return absl::CancelledError("stream stopped by the caller");
-  if (http_status_ != 0 && http_status_ != 200) return HttpError(http_status_, error_body_);
+  if (http_status_ != 0 && http_status_ != 200) {
+    // An error answer whose body never arrived whole (our own deadline, a reset): the
+    // transport's reason says more than a status with a cut body.
+    if (!transport_.ok()) return TransportError(transport_, /*head_received=*/true, base_url);
+    return HttpError(http_status_, error_body_);
+  }
   // The MLflow framing's error frame carries the message only, not the code.
   if (!error_message_.empty()) return absl::UnknownError(error_message_);
   if (!transport_.ok()) return TransportError(transport_, http_status_ != 0, base_url);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "client/agent_client.h"
+#include "client/sse_collector.h"
 #include "server/upstream/error_mapping.h"
 #include "tests/testing/status_matchers.h"
 
@@ -63,6 +64,30 @@ TEST(RestErrorsTest, AFailureAfterTheAnswerStartedIsTheGatewaysOwn) {
                                  "the call's deadline of 1s passed during the upstream call to h"),
                              false, "http://h"),
               StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("during the call to h")));
+}
+
+// An error answer cut short by the caller's own deadline (the 504 head arrived, its body did
+// not): the outcome is the deadline, naming its length, not a status with an empty body. Seen
+// once as a flaky agentctl --timeout test under load.
+TEST(RestErrorsTest, AnErrorAnswerCutByTheDeadlineReportsTheDeadline) {
+  DataCallback ignore = [](std::string_view, std::string_view) { return true; };
+  SseCollector cut(ignore);
+  upstream::HttpResponseHead head;
+  head.status = 504;
+  cut.OnHead(head);
+  cut.OnBody(R"({"error_code":"DEADL)");
+  cut.OnComplete(absl::DeadlineExceededError(
+      "the call's deadline of 300ms passed during the upstream call to 127.0.0.1"));
+  EXPECT_THAT(cut.Outcome("http://127.0.0.1:1"),
+              StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("300ms")));
+
+  SseCollector whole(ignore);
+  whole.OnHead(head);
+  whole.OnBody(R"({"detail":"the gateway's own deadline of 300ms passed"})");
+  whole.OnComplete(absl::OkStatus());
+  EXPECT_THAT(whole.Outcome("http://127.0.0.1:1"),
+              StatusIs(absl::StatusCode::kDeadlineExceeded,
+                       "the gateway's own deadline of 300ms passed (HTTP 504)"));
 }
 
 }  // namespace
