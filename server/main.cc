@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -24,6 +25,7 @@
 #include "server/identity/token_source.h"
 #include "server/logging.h"
 #include "server/metrics.h"
+#include "server/serving_watcher.h"
 #include "server/approval_engine.h"
 #include "server/supervisor_engine.h"
 #include "server/upstream/http_pool.h"
@@ -91,7 +93,8 @@ absl::StatusOr<std::unique_ptr<agentgateway::identity::TokenSource>> AppTokenSou
 // UNAVAILABLE; calls in flight get up to `grace` to finish; whatever is left then ends with an explicit
 // UNAVAILABLE (gRPC status; REST error frame or 503); last, the servers stop.
 void Drain(std::chrono::milliseconds grace, int signal_number, agentgateway::AgentServiceImpl& service,
-           grpc::Server& grpc_server, agentgateway::gateway::HttpServer& http) {
+           grpc::Server& grpc_server, agentgateway::ServingWatcher* health_watch,
+           agentgateway::gateway::HttpServer& http) {
   using agentgateway::Log;
   using agentgateway::LogLevel;
   const auto start = std::chrono::steady_clock::now();
@@ -104,6 +107,7 @@ void Drain(std::chrono::milliseconds grace, int signal_number, agentgateway::Age
       {{"signal", static_cast<std::int64_t>(signal_number)},
        {"calls_in_flight", static_cast<std::int64_t>(service.active_calls())},
        {"grace_ms", static_cast<std::int64_t>(grace.count())}});
+  if (health_watch != nullptr) health_watch->Stop();  // it must not turn health back on
   if (auto* health = grpc_server.GetHealthCheckService()) health->SetServingStatus(false);
   http.BeginDrain();
   service.StartDrain();
@@ -316,8 +320,23 @@ int main(int argc, char** argv) {
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
   if (!grpc_server || grpc_port == 0) return Fail("cannot listen for gRPC on " + grpc_listen);
+  // gRPC health follows the same readiness as REST /readyz (an upstream token is held),
+  // checked every second, until the drain turns it NOT_SERVING for good.
+  std::optional<agentgateway::ServingWatcher> health_watch;
   if (auto* health = grpc_server->GetHealthCheckService()) {
     health->SetServingStatus("agentgateway.v1.AgentService", true);
+    health_watch.emplace(
+        [tokens = app_tokens->get()] { return agentgateway::identity::NotReadyReason(*tokens); },
+        [health](bool serving, const std::string& why) {
+          health->SetServingStatus(serving);
+          if (serving) {
+            agentgateway::Log(agentgateway::LogLevel::kInfo, "gRPC health: SERVING", {});
+          } else {
+            agentgateway::Log(agentgateway::LogLevel::kWarning, "gRPC health: NOT_SERVING",
+                              {{"reason", why}});
+          }
+        },
+        std::chrono::seconds(1));
   }
 
   // What the metrics read from parts that keep their own counts, at each scrape.
@@ -381,7 +400,8 @@ int main(int argc, char** argv) {
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
-  Drain(config.limits.drain_grace, signal_number, service, *grpc_server, **http);
+  Drain(config.limits.drain_grace, signal_number, service, *grpc_server,
+        health_watch.has_value() ? &*health_watch : nullptr, **http);
   app_tokens->reset();
   pool->reset();
   return 0;

@@ -5,9 +5,11 @@ the project's own: Debian's python3-grpcio, with stubs generated here from the s
 Checks: grpc.health.v1 Check (overall, per service, unknown service); server reflection
 (v1alpha) lists the services and serves AgentService's descriptor, from which a dynamic client
 calls GetAgentInfo; on SIGTERM a health Watch turns NOT_SERVING while a call is still in flight
-(its upstream never answers, so the drain waits for it), and the process then exits 0.
+(its upstream never answers, so the drain waits for it), and the process then exits 0. Then,
+with OAuth M2M against supervisor-emulator's token endpoint: health is NOT_SERVING while no
+app token can be obtained and turns SERVING once the endpoint answers (as REST /readyz does).
 
-Usage: grpc_peer_test.py /path/to/agent-gateway
+Usage: grpc_peer_test.py /path/to/agent-gateway /path/to/supervisor-emulator
 """
 import os
 import queue
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import urllib.request
 
 PROTO_ROOT = "/usr/share/grpc-proto"
 
@@ -63,8 +66,8 @@ class SilentUpstream:
             self.accepted.set()
 
 
-def start_gateway(binary, upstream_port):
-    env = dict(os.environ, AGENTGATEWAY_DRAIN_GRACE_MS="3000")
+def start_gateway(binary, upstream_port, env=None):
+    env = dict(env or os.environ, AGENTGATEWAY_DRAIN_GRACE_MS="3000")
     proc = subprocess.Popen(
         [binary, "--http-listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0",
          "--upstream", "http://127.0.0.1:%d/ai-gateway/mlflow/v1" % upstream_port],
@@ -82,9 +85,69 @@ def start_gateway(binary, upstream_port):
             return proc, int(m.group(1))
 
 
+def start_emulator(binary):
+    proc = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--oauth-client", "gw:s3cret"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()  # its one start-up line, once bound
+    m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+    if not m:
+        proc.kill()
+        fail("supervisor-emulator did not start: %r" % line)
+    return proc, int(m.group(1))
+
+
+def watch_until(watch, wanted, what):
+    """Reads a health Watch until it reports `wanted` (the Watch's deadline bounds it)."""
+    import grpc
+    try:
+        for answer in watch:
+            if answer.status == wanted:
+                return
+    except grpc.RpcError as e:
+        fail("health Watch ended (%s) before %s" % (e.code(), what))
+    fail("health Watch ended before %s" % what)
+
+
+def check_token_readiness(gateway_bin, emulator_bin, health_pb2, health_pb2_grpc):
+    import grpc
+    emulator, emulator_port = start_emulator(emulator_bin)
+    proc = None
+    try:
+        def token_endpoint(fail_status):
+            urllib.request.urlopen(urllib.request.Request(
+                "http://127.0.0.1:%d/emulator/token-endpoint?fail=%d" % (emulator_port, fail_status),
+                data=b"", method="POST"), timeout=10).read()
+        token_endpoint(503)
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("DATABRICKS_HOST", "DATABRICKS_TOKEN")}
+        env.update(DATABRICKS_CLIENT_ID="gw", DATABRICKS_CLIENT_SECRET="s3cret")
+        proc, port = start_gateway(gateway_bin, emulator_port, env)
+        channel = grpc.insecure_channel("127.0.0.1:%d" % port)
+        health = health_pb2_grpc.HealthStub(channel)
+        status = health_pb2.HealthCheckResponse
+        for service in ["", "agentgateway.v1.AgentService"]:
+            watch = health.Watch(health_pb2.HealthCheckRequest(service=service), timeout=30)
+            watch_until(watch, status.NOT_SERVING,
+                        "NOT_SERVING for %r while the token endpoint fails" % service)
+            watch.cancel()
+        watch = health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=60)
+        watch_until(watch, status.NOT_SERVING, "NOT_SERVING (again)")
+        token_endpoint(0)
+        watch_until(watch, status.SERVING, "SERVING once the token endpoint answers")
+        watch.cancel()
+        proc.send_signal(signal.SIGTERM)
+        if proc.wait(timeout=30) != 0:
+            fail("agent-gateway (OAuth) did not exit 0 after SIGTERM")
+    finally:
+        for p in (proc, emulator):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+
+
 def main():
-    if len(sys.argv) != 2:
-        fail("usage: grpc_peer_test.py AGENT_GATEWAY_BINARY")
+    if len(sys.argv) != 3:
+        fail("usage: grpc_peer_test.py AGENT_GATEWAY_BINARY SUPERVISOR_EMULATOR_BINARY")
     import grpc
     from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
@@ -195,7 +258,9 @@ def main():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    print("OK: health, reflection, a reflected call and the drain, seen by python3-grpcio")
+    check_token_readiness(sys.argv[1], sys.argv[2], health_pb2, health_pb2_grpc)
+    print("OK: health, reflection, a reflected call, the drain and token readiness, "
+          "seen by python3-grpcio")
 
 
 if __name__ == "__main__":
