@@ -1,0 +1,77 @@
+// Shared fixture of the server/local tests: an in-process emulator on a loopback port 0 and an
+// HttpPool to reach it, plus helpers to mint user tokens and wait for async outcomes.
+#ifndef AGENTGATEWAY_TESTS_LOCAL_LOCAL_FIXTURE_H_
+#define AGENTGATEWAY_TESTS_LOCAL_LOCAL_FIXTURE_H_
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "boost/json.hpp"
+#include "gtest/gtest.h"
+#include "server/upstream/http_pool.h"
+#include "tests/emulator/emulator.h"
+
+namespace agentgateway::local::testing {
+
+// Generous failure bound for an async outcome; tests normally finish in milliseconds.
+inline constexpr std::chrono::seconds kWait{20};
+
+class LocalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    emulator::EmulatorOptions options;
+    options.threads = 2;
+    auto created = emulator::Emulator::Create(options);
+    ASSERT_TRUE(created.ok()) << created.status();
+    emulator_ = *std::move(created);
+    upstream::PoolOptions pool_options;
+    pool_options.threads = 2;
+    auto pool = upstream::HttpPool::Create(pool_options);
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = *std::move(pool);
+  }
+  void TearDown() override {
+    pool_.reset();
+    emulator_.reset();
+  }
+
+  std::string Url(std::string_view path) const { return absl::StrCat(emulator_->BaseUrl(), std::string(path)); }
+
+  // A user token from the emulator (what the Apps proxy would forward).
+  std::string UserToken(std::string_view user, std::vector<std::string> scopes) {
+    boost::json::array scope_array;
+    for (const auto& s : scopes) scope_array.emplace_back(s);
+    upstream::HttpRequest request;
+    request.url = *upstream::Url::Parse(Url("/emulator/users/token"));
+    request.headers = {{"Content-Type", "application/json"}};
+    request.body = boost::json::serialize(
+        boost::json::object{{"user", user}, {"scopes", std::move(scope_array)}, {"format", "opaque"}});
+    auto fetched = pool_->Fetch(std::move(request));
+    EXPECT_TRUE(fetched.ok()) << fetched.status();
+    if (!fetched.ok()) return "";
+    EXPECT_EQ(fetched->head.status, 200) << fetched->body;
+    return std::string(boost::json::parse(fetched->body).at("access_token").as_string());
+  }
+
+  std::unique_ptr<emulator::Emulator> emulator_;
+  std::unique_ptr<upstream::HttpPool> pool_;
+};
+
+// Waits for a future with the failure bound; nullopt (and a test failure) on timeout.
+template <typename T>
+std::optional<T> Await(std::future<T>& future) {
+  if (future.wait_for(kWait) != std::future_status::ready) {
+    ADD_FAILURE() << "async outcome did not arrive in time";
+    return std::nullopt;
+  }
+  return future.get();
+}
+
+}  // namespace agentgateway::local::testing
+
+#endif  // AGENTGATEWAY_TESTS_LOCAL_LOCAL_FIXTURE_H_
