@@ -2,19 +2,19 @@
 // the managed MCP servers, for tests (GET /emulator/calls?limit=N, Emulator::Calls()). A ring of
 // the last kCapacity records.
 //
-// Shared by every session of one Emulator (owned by the Router); guarded by `mu_`. Records hold
-// no token, only who the call ran as.
+// Shared by every session of one Emulator (owned by the Router); thread-safe. Records hold no
+// token, only who the call ran as.
 #ifndef AGENTGATEWAY_TESTS_EMULATOR_CALL_LOG_H_
 #define AGENTGATEWAY_TESTS_EMULATOR_CALL_LOG_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "boost/json/array.hpp"
+#include "tests/emulator/record_ring.h"
 
 namespace agentgateway::emulator {
 
@@ -34,21 +34,23 @@ struct CallRecord {
 
 class CallLog {
  public:
-  static constexpr std::size_t kCapacity = 8192;
+  static constexpr std::size_t kCapacity = RecordRing<CallRecord>::kCapacity;
   static constexpr std::size_t kMaxTextBytes = 4096;
 
-  void Add(CallRecord record) ABSL_LOCKS_EXCLUDED(mu_);
+  void Add(CallRecord record) {
+    CutToUtf8(record.question, kMaxTextBytes);
+    CutToUtf8(record.arguments, kMaxTextBytes);
+    ring_.Add(std::move(record));
+  }
   // The most recent `limit` records, oldest first.
-  std::vector<CallRecord> Recent(std::size_t limit) const ABSL_LOCKS_EXCLUDED(mu_);
-  boost::json::array RecentJson(std::size_t limit) const ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<CallRecord> Recent(std::size_t limit) const { return ring_.Recent(limit); }
+  boost::json::array RecentJson(std::size_t limit) const;
   // Records added since the last Clear (may exceed kCapacity).
-  uint64_t total() const ABSL_LOCKS_EXCLUDED(mu_);
-  void Clear() ABSL_LOCKS_EXCLUDED(mu_);
+  uint64_t total() const { return ring_.total(); }
+  void Clear() { ring_.Clear(); }
 
  private:
-  mutable absl::Mutex mu_;
-  std::vector<CallRecord> ring_ ABSL_GUARDED_BY(mu_);  // grows to kCapacity, then wraps
-  uint64_t total_ ABSL_GUARDED_BY(mu_) = 0;            // ring_[total_ % kCapacity] is next
+  RecordRing<CallRecord> ring_;
 };
 
 }  // namespace agentgateway::emulator

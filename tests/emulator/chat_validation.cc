@@ -96,15 +96,6 @@ int64_t Marker(std::string_view text, std::string_view name, int64_t fallback) {
   return std::min<int64_t>(value, 3'600'000);
 }
 
-std::string FaultMarker(std::string_view text) {
-  constexpr std::string_view kOpen = "[[fault:";
-  std::size_t start = text.find(kOpen);
-  if (start == std::string_view::npos) return {};
-  start += kOpen.size();
-  std::size_t end = text.find("]]", start);
-  return end == std::string_view::npos ? std::string() : std::string(text.substr(start, end - start));
-}
-
 absl::Status ParseTools(const json::object& body, ChatRequest& out, Invalid& invalid) {
   const json::value* tools = body.if_contains("tools");
   if (tools == nullptr || tools->is_null()) return absl::OkStatus();

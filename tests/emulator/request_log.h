@@ -1,19 +1,19 @@
 // RequestLog: who each request to the responses route ran as, for tests
 // (GET /emulator/requests?limit=N). A ring of the last kCapacity records.
 //
-// Shared by every session of one Emulator (owned by the Router); guarded by `mu_`. A record
-// holds a token's fingerprint, never the token.
+// Shared by every session of one Emulator (owned by the Router); thread-safe. A record holds a
+// token's fingerprint, never the token.
 #ifndef AGENTGATEWAY_TESTS_EMULATOR_REQUEST_LOG_H_
 #define AGENTGATEWAY_TESTS_EMULATOR_REQUEST_LOG_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "boost/json/array.hpp"
+#include "tests/emulator/record_ring.h"
 
 namespace agentgateway::emulator {
 
@@ -27,20 +27,21 @@ struct RequestRecord {
 
 class RequestLog {
  public:
-  static constexpr std::size_t kCapacity = 8192;
+  static constexpr std::size_t kCapacity = RecordRing<RequestRecord>::kCapacity;
   static constexpr std::size_t kMaxQuestionBytes = 4096;
 
-  void Add(RequestRecord record) ABSL_LOCKS_EXCLUDED(mu_);
+  void Add(RequestRecord record) {
+    CutToUtf8(record.question, kMaxQuestionBytes);
+    ring_.Add(std::move(record));
+  }
   // The most recent `limit` records, oldest first.
-  boost::json::array Recent(std::size_t limit) const ABSL_LOCKS_EXCLUDED(mu_);
+  boost::json::array Recent(std::size_t limit) const;
   // Records added since the last Clear (may exceed kCapacity).
-  uint64_t total() const ABSL_LOCKS_EXCLUDED(mu_);
-  void Clear() ABSL_LOCKS_EXCLUDED(mu_);
+  uint64_t total() const { return ring_.total(); }
+  void Clear() { ring_.Clear(); }
 
  private:
-  mutable absl::Mutex mu_;
-  std::vector<RequestRecord> ring_ ABSL_GUARDED_BY(mu_);  // grows to kCapacity, then wraps
-  uint64_t total_ ABSL_GUARDED_BY(mu_) = 0;               // ring_[total_ % kCapacity] is next
+  RecordRing<RequestRecord> ring_;
 };
 
 }  // namespace agentgateway::emulator

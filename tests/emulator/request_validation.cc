@@ -128,16 +128,6 @@ std::string MessageText(const boost::json::object& item) {
   return text;
 }
 
-std::string FaultMarker(std::string_view text) {
-  constexpr std::string_view kOpen = "[[fault:";
-  std::size_t start = text.find(kOpen);
-  if (start == std::string_view::npos) return {};
-  start += kOpen.size();
-  std::size_t end = text.find("]]", start);
-  if (end == std::string_view::npos) return {};
-  return std::string(text.substr(start, end - start));
-}
-
 absl::Status CheckInput(const boost::json::array& input, ResponsesRequest& out) {
   std::set<std::string, std::less<>> call_ids;
   for (const boost::json::value& value : input) {

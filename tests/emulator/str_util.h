@@ -38,6 +38,16 @@ std::string Cat(const Pieces&... pieces) {
   return out;
 }
 
+// The NAME of the first `[[fault:NAME]]` marker in `text` ("" when none is complete).
+inline std::string FaultMarker(std::string_view text) {
+  constexpr std::string_view kOpen = "[[fault:";
+  std::size_t start = text.find(kOpen);
+  if (start == std::string_view::npos) return {};
+  start += kOpen.size();
+  const std::size_t end = text.find("]]", start);
+  return end == std::string_view::npos ? std::string() : std::string(text.substr(start, end - start));
+}
+
 inline std::string Hex(std::size_t value) {
   char digits[20];
   auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), value, 16);
