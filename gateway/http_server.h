@@ -41,6 +41,8 @@ struct HttpServerOptions {
   std::string tls_client_ca_pem;
   // Asked on each readiness probe: empty when ready, else why not (see ServerState::not_ready).
   std::function<std::string()> readiness_problem;
+  // identity.trusted_proxy: whether GET /agent/whoami shows the forwarded identity headers.
+  bool trusted_proxy = false;
 };
 
 class HttpServer {

@@ -389,7 +389,7 @@ template <class Stream>
 void HttpSession<Stream>::Dispatch(HttpRequest request) {
   in_request_ = true;
   env_->registry->RequestStarted();
-  ServerState state{.draining = Draining()};
+  ServerState state{.draining = Draining(), .trusted_proxy = env_->options.trusted_proxy};
   if (env_->options.readiness_problem) {
     std::string_view route = RouteTemplate(request.target);
     if (route == "/readyz" || route == "/health/ready") {

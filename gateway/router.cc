@@ -83,13 +83,15 @@ HttpResponse ChatAssetResponse(const ChatAsset& asset) {
 }
 
 // GET /agent/whoami: the forwarded identity headers this request carried (what the Databricks
-// Apps proxy sets), so the chat page can say who it runs as. Only meaningful behind the
-// trusted proxy; tokens are never echoed, only whether one came. Values follow the metadata
-// rule (printable ASCII) so the page shows what a call would forward.
-HttpResponse WhoAmIResponse(const HttpRequest& request) {
-  auto header = [&request](std::string_view name) {
+// Apps proxy sets), so the chat page can say who it runs as. Shown only behind the trusted
+// proxy (`trusted_proxy`: true); otherwise calls ignore those headers, so none are shown.
+// Tokens are never echoed, only whether one came. Values follow the metadata rule (printable
+// ASCII) so the page shows what a call would forward.
+HttpResponse WhoAmIResponse(const HttpRequest& request, bool trusted_proxy) {
+  auto header = [&request, trusted_proxy](std::string_view name) {
     std::optional<std::string_view> value = request.Header(name);
-    return value.has_value() && IsPrintableAscii(*value) ? *value : std::string_view();
+    return trusted_proxy && value.has_value() && IsPrintableAscii(*value) ? *value
+                                                                          : std::string_view();
   };
   HttpResponse response = JsonResponse(
       200, Cat("{\"user\":", json_span::Quote(header("x-forwarded-user")),
@@ -97,7 +99,8 @@ HttpResponse WhoAmIResponse(const HttpRequest& request) {
                ",\"preferred_username\":",
                json_span::Quote(header("x-forwarded-preferred-username")),
                ",\"user_token\":",
-               header("x-forwarded-access-token").empty() ? "false" : "true", "}"));
+               header("x-forwarded-access-token").empty() ? "false" : "true",
+               ",\"trusted_proxy\":", trusted_proxy ? "true" : "false", "}"));
   response.SetHeader("cache-control", "no-store");
   return response;
 }
@@ -335,7 +338,8 @@ RouteResult Route(const HttpRequest& request, const ServerState& state) {
     if (!get) {
       result.response = MethodNotAllowed(ApiFlavor::kInvocations, request.method, "GET");
     } else {
-      result.response = asset.has_value() ? ChatAssetResponse(*asset) : WhoAmIResponse(request);
+      result.response = asset.has_value() ? ChatAssetResponse(*asset)
+                                         : WhoAmIResponse(request, state.trusted_proxy);
     }
     return result;
   }

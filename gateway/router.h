@@ -58,6 +58,9 @@ struct ServerState {
   // Why the gateway cannot serve calls now (the app's upstream token cannot be obtained), or
   // empty: /health/ready and /readyz answer 503 with it. /health stays the drain signal only.
   std::string not_ready;
+  // Whether forwarded identity headers count (identity.trusted_proxy): /agent/whoami shows
+  // them only then, since otherwise calls ignore them.
+  bool trusted_proxy = false;
 };
 
 // Background runs are polled with GET /responses/{id} (OpenAI shape) or GET /invocations/{id}

@@ -360,6 +360,7 @@ int main(int argc, char** argv) {
     return agentgateway::identity::NotReadyReason(*tokens);
   };
   http_options.sse_heartbeat = config.listen.sse_heartbeat;
+  http_options.trusted_proxy = service_options.trusted_proxy;
   if (const agentgateway::ListenerTls& tls = config.listen.http_tls; tls.enabled()) {
     auto cert = agentgateway::ReadTextFile(tls.cert_file, "REST TLS certificate");
     auto key = agentgateway::ReadTextFile(tls.key_file, "REST TLS key");

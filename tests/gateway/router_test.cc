@@ -143,25 +143,35 @@ TEST(RouterTest, ChatAssetsHaveTheirTypesAndAreCachedForGood) {
 }
 
 TEST(RouterTest, WhoAmIShowsTheForwardedIdentityButNeverTheToken) {
-  RouteResult r = Route(Req("GET", "/agent/whoami", "",
-                            {{"x-forwarded-user", "1234@example"},
-                             {"x-forwarded-email", "alice@example.com"},
-                             {"x-forwarded-preferred-username", "alice \"al\""},
-                             {"x-forwarded-access-token", "secret-token-value"}}));
+  const ServerState trusted{.trusted_proxy = true};
+  const HttpRequest forwarded = Req("GET", "/agent/whoami", "",
+                                    {{"x-forwarded-user", "1234@example"},
+                                     {"x-forwarded-email", "alice@example.com"},
+                                     {"x-forwarded-preferred-username", "alice \"al\""},
+                                     {"x-forwarded-access-token", "secret-token-value"}});
+  RouteResult r = Route(forwarded, trusted);
   ASSERT_TRUE(r.response.has_value());
   EXPECT_EQ(r.response->status, 200);
   EXPECT_EQ(HeaderOf(*r.response, "content-type"), "application/json");
   EXPECT_EQ(HeaderOf(*r.response, "cache-control"), "no-store");
   EXPECT_EQ(r.response->body,
             R"({"user":"1234@example","email":"alice@example.com",)"
-            R"("preferred_username":"alice \"al\"","user_token":true})");
+            R"("preferred_username":"alice \"al\"","user_token":true,"trusted_proxy":true})");
   EXPECT_THAT(r.response->body, ::testing::Not(::testing::HasSubstr("secret")));
 
-  RouteResult nobody = Route(Req("GET", "/agent/whoami?x=1"));
+  // Without the trusted proxy calls ignore those headers, so whoami shows none of them.
+  RouteResult untrusted = Route(forwarded);
+  EXPECT_EQ(untrusted.response->body,
+            R"({"user":"","email":"","preferred_username":"","user_token":false,)"
+            R"("trusted_proxy":false})");
+
+  RouteResult nobody = Route(Req("GET", "/agent/whoami?x=1"), trusted);
   EXPECT_EQ(nobody.response->body,
-            R"({"user":"","email":"","preferred_username":"","user_token":false})");
+            R"({"user":"","email":"","preferred_username":"","user_token":false,)"
+            R"("trusted_proxy":true})");
   // Values that would not be forwarded as metadata are not shown either.
-  RouteResult odd = Route(Req("GET", "/agent/whoami", "", {{"x-forwarded-email", "a\x01b"}}));
+  RouteResult odd =
+      Route(Req("GET", "/agent/whoami", "", {{"x-forwarded-email", "a\x01b"}}), trusted);
   EXPECT_THAT(odd.response->body, ::testing::HasSubstr(R"("email":"")"));
   EXPECT_EQ(Route(Req("POST", "/agent/whoami")).response->status, 405);
   EXPECT_EQ(RouteTemplate("/agent/whoami"), "/agent/whoami");
