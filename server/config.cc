@@ -309,9 +309,9 @@ void ParseProfile(const std::string& name, const YAML::Node& node, Problems& pro
   if (p.model.empty()) problems.Add(path + ".model", "required (the upstream model name)");
   p.instructions = OptionalString(node, "instructions", path, problems);
   p.engine = OptionalString(node, "engine", path, problems, "supervisor");
-  if (p.engine != "supervisor") {
+  if (p.engine != "supervisor" && p.engine != "local") {
     problems.Add(path + ".engine", absl::StrCat("unknown engine '", p.engine,
-                                                "'; this build supports: supervisor"));
+                                                "'; this build supports: supervisor, local"));
   }
   p.auth = OptionalString(node, "auth", path, problems, "app");
   if (p.auth != "app" && p.auth != "user") {
@@ -532,14 +532,14 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml_text, std::string_view 
     return problems.ToStatus();
   }
   static const std::set<std::string> kKnown = {"upstream", "default_profile", "profiles",
-                                               "identity", "listen", "limits"};
+                                               "identity", "listen", "limits", "local_engine"};
   try {
     for (const auto& kv : root) {
       // A key that is not a plain string (e.g. `[a]: 1`) throws here: caught below.
       std::string key = kv.first.as<std::string>();
       if (!kKnown.count(key)) {
         problems.Add(key, "unknown key (expected upstream, identity, listen, limits, "
-                          "default_profile, profiles)");
+                          "local_engine, default_profile, profiles)");
       }
     }
     ParseUpstream(root["upstream"], problems, config.upstream);
@@ -555,6 +555,34 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml_text, std::string_view 
                   config.limits.max_concurrent_calls, "no limit");
         config.limits.drain_grace = Millis(limits, "drain_grace_ms", "limits", problems,
                                            config.limits.drain_grace, "end calls at once");
+      }
+    }
+    if (YAML::Node local = root["local_engine"]; local) {
+      if (!local.IsMap()) {
+        problems.Add("local_engine", "must be a mapping");
+      } else {
+        LocalEngineConfig& le = config.local_engine;
+        RejectUnknownKeys(local, "local_engine",
+                          {"model_base_url", "workspace_url", "max_steps", "tool_timeout_ms"},
+                          problems);
+        le.model_base_url = OptionalString(local, "model_base_url", "local_engine", problems);
+        le.workspace_url = OptionalString(local, "workspace_url", "local_engine", problems);
+        for (const auto& [key, url] : {std::pair{"model_base_url", &le.model_base_url},
+                                       std::pair{"workspace_url", &le.workspace_url}}) {
+          if (!url->empty() && url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) {
+            problems.Add(absl::StrCat("local_engine.", key),
+                         absl::StrCat("'", *url, "' must start with http:// or https://"));
+          }
+        }
+        const std::size_t steps = Count(local, "max_steps", "local_engine", problems,
+                                        static_cast<std::size_t>(le.max_steps), "refused");
+        if (steps < 1 || steps > 1000) {
+          problems.Add("local_engine.max_steps", "must be between 1 and 1000");
+        } else {
+          le.max_steps = static_cast<int>(steps);
+        }
+        le.tool_timeout = Millis(local, "tool_timeout_ms", "local_engine", problems,
+                                 le.tool_timeout);
       }
     }
     YAML::Node profiles = root["profiles"];

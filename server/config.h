@@ -129,9 +129,22 @@ struct LimitsConfig {
   std::chrono::milliseconds drain_grace{20'000};
 };
 
+// The `local` engine (profiles with `engine: local`): the gateway runs the agent loop itself
+// against an OpenAI-compatible model endpoint and the hosted tools' MCP servers.
+struct LocalEngineConfig {
+  // Chat Completions base (`/chat/completions` is appended). Empty: the upstream's origin +
+  // `/serving-endpoints` (Databricks model serving on the same workspace).
+  std::string model_base_url;
+  // Where the hosted tools' MCP servers live. Empty: the upstream's origin.
+  std::string workspace_url;
+  int max_steps = 10;                               // model turns per request
+  std::chrono::milliseconds tool_timeout{120'000};  // each tool call
+};
+
 struct Config {
   std::string source;  // file name, or "<embedded default>"
   LimitsConfig limits;
+  LocalEngineConfig local_engine;
   UpstreamConfig upstream;
   IdentityConfig identity;
   ListenConfig listen;

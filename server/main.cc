@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -27,6 +28,8 @@
 #include "server/metrics.h"
 #include "server/serving_watcher.h"
 #include "server/approval_engine.h"
+#include "server/engine_router.h"
+#include "server/local/local_engine.h"
 #include "server/supervisor_engine.h"
 #include "server/upstream/http_pool.h"
 
@@ -293,6 +296,26 @@ int main(int argc, char** argv) {
   if (!engine.ok()) return Fail(std::string(engine.status().message()));
   auto app_tokens = AppTokenSource(pool->get(), *upstream_url);
   if (!app_tokens.ok()) return Fail(std::string(app_tokens.status().message()));
+  // The local engine, when a profile asks for it: model turns and MCP tools on the same
+  // workspace as the upstream unless `local_engine` says otherwise.
+  std::unique_ptr<agentgateway::local::LocalEngine> local_engine;
+  const bool wants_local = std::any_of(config.profiles.begin(), config.profiles.end(),
+                                       [](const auto& p) { return p.second.engine == "local"; });
+  if (wants_local) {
+    const agentgateway::LocalEngineConfig& le = config.local_engine;
+    agentgateway::local::LocalEngineOptions options;
+    options.pool = pool->get();
+    options.model_base_url = le.model_base_url.empty()
+                                 ? upstream_url->Origin() + "/serving-endpoints"
+                                 : le.model_base_url;
+    options.tools.host = le.workspace_url.empty() ? upstream_url->Origin() : le.workspace_url;
+    options.max_steps = le.max_steps;
+    options.tool_timeout = le.tool_timeout;
+    auto created = agentgateway::local::LocalEngine::Create(std::move(options));
+    if (!created.ok()) return Fail(std::string(created.status().message()));
+    local_engine = *std::move(created);
+  }
+  agentgateway::EngineRouter engines(engine->get(), local_engine.get());
 
   agentgateway::ServiceOptions service_options;
   service_options.trusted_proxy = config.identity.trusted_proxy.value_or(!app_port.empty());
@@ -300,7 +323,7 @@ int main(int argc, char** argv) {
   service_options.max_concurrent_calls = config.limits.max_concurrent_calls;
   auto shared_config = std::make_shared<const Config>(config);
   // Profiles' MCP approval policies apply around the upstream adapter.
-  agentgateway::ApprovalEngine approvals(engine->get());
+  agentgateway::ApprovalEngine approvals(&engines);
   agentgateway::AgentServiceImpl service(shared_config, &approvals, app_tokens->get(),
                                          service_options);
   auto grpc_credentials = agentgateway::GrpcServerCredentials(config.listen.grpc_tls);

@@ -45,10 +45,12 @@ std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
-class AgentctlTest : public ::testing::TestWithParam<Door> {
+// One real gateway per suite, configured by `kYaml`, and agentctl through the door under test.
+template <const char* kYaml>
+class AgentctlSuite : public ::testing::TestWithParam<Door> {
  protected:
   static void SetUpTestSuite() {
-    auto fixture = GatewayFixture::Start(kClientSuiteYaml);
+    auto fixture = GatewayFixture::Start(kYaml);
     ASSERT_TRUE(fixture.ok()) << fixture.status();
     fixture_ = fixture->release();
   }
@@ -75,6 +77,8 @@ class AgentctlTest : public ::testing::TestWithParam<Door> {
 
   static inline GatewayFixture* fixture_ = nullptr;
 };
+
+class AgentctlTest : public AgentctlSuite<kClientSuiteYaml> {};
 
 TEST_P(AgentctlTest, TheAnswerGoesToStdoutAndToolCallsToStderr) {
   RunResult r = Agentctl({"invoke", kSalesQuestion});
@@ -242,6 +246,64 @@ TEST_P(AgentctlTest, AnUnreachableGatewayExitsThree) {
 }
 
 INSTANTIATE_TEST_SUITE_P(BothDoors, AgentctlTest, ::testing::Values(Door::kGrpc, Door::kRest),
+                         [](const ::testing::TestParamInfo<Door>& info) {
+                           return info.param == Door::kGrpc ? "Grpc" : "Rest";
+                         });
+
+// The same clients, unchanged, against profiles on the local engine (issue 9): the gateway
+// runs the loop itself on the emulator's Chat Completions model and its Genie MCP server.
+constexpr char kLocalSuiteYaml[] = R"(identity:
+  trusted_proxy: true
+  user_api_scopes: [ai-gateway, genie, model-serving]
+local_engine:
+  max_steps: 2
+default_profile: local
+profiles:
+  local:
+    model: databricks-claude-sonnet-4-5
+    engine: local
+    tools: &genie [{type: genie_space, genie_space: {id: 01ef5a, description: Sales data}}]
+  local-user:
+    model: databricks-claude-sonnet-4-5
+    engine: local
+    auth: user
+    tools: *genie
+)";
+
+class LocalEngineDoorsTest : public AgentctlSuite<kLocalSuiteYaml> {};
+
+TEST_P(LocalEngineDoorsTest, AHostedToolRoundThenTheAnswer) {
+  RunResult r = Agentctl({"invoke", "Ask query_space_01ef5a for sales by region"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(StartsWith("You asked: \"Ask query_space_01ef5a for sales by region\"."),
+                           HasSubstr("The tool query_space_01ef5a said:"),
+                           HasSubstr("Genie space 01ef5a found 3 rows")));
+  std::vector<std::string> lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  EXPECT_THAT(lines[0], StartsWith("[tool] query_space_01ef5a {\"question\":"));
+  // agentctl shortens a long tool output; its start is the MCP server's answer.
+  EXPECT_THAT(lines[1],
+              StartsWith("[tool] query_space_01ef5a -> Genie space 01ef5a: tool query_space_01ef5a ran as "));
+}
+
+TEST_P(LocalEngineDoorsTest, TheUsersTokenReachesTheToolCall) {
+  const std::string token =
+      fixture_->MintUserToken("lin@example.com", {"ai-gateway", "genie", "model-serving"});
+  RunResult r = Agentctl({"invoke", "--profile", "local-user", "Ask query_space_01ef5a"},
+                         {{"AGENTCTL_USER_TOKEN", token}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // The tool's own answer names who it ran as; the model quotes it.
+  EXPECT_THAT(r.out, HasSubstr("ran as user:lin@example.com"));
+}
+
+TEST_P(LocalEngineDoorsTest, TheStepLimitEndsTheCallWithAClearError) {
+  RunResult r = Agentctl({"invoke", "[[loop]] Ask query_space_01ef5a"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(Lines(r.err).back(), HasSubstr("limit of 2 model turns (max_steps)"));
+}
+
+INSTANTIATE_TEST_SUITE_P(BothDoors, LocalEngineDoorsTest,
+                         ::testing::Values(Door::kGrpc, Door::kRest),
                          [](const ::testing::TestParamInfo<Door>& info) {
                            return info.param == Door::kGrpc ? "Grpc" : "Rest";
                          });

@@ -279,8 +279,41 @@ TEST(ConfigTest, DefaultProfileMustExistAndIsRequiredAmongSeveral) {
                        HasSubstr("must start with http:// or https://")));
   EXPECT_THAT(ParseConfig("profiles: {a: {model: m, engine: magic, auth: root}}\n", "c.yaml"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("unknown engine 'magic'"),
+                       AllOf(HasSubstr("unknown engine 'magic'; this build supports: supervisor, local"),
                              HasSubstr("must be app or user, not 'root'"))));
+}
+
+TEST(ConfigTest, LocalEngineProfilesAndTheirSettings) {
+  auto defaults = ParseConfig("profiles: {a: {model: m, engine: local}}\n", "c.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->profiles.at("a").engine, "local");
+  EXPECT_EQ(defaults->local_engine.max_steps, 10);
+  EXPECT_EQ(defaults->local_engine.tool_timeout, std::chrono::milliseconds(120'000));
+  EXPECT_TRUE(defaults->local_engine.model_base_url.empty());  // main: upstream origin
+
+  auto set = ParseConfig(
+      "local_engine: {model_base_url: 'http://127.0.0.1:8000/v1', workspace_url: "
+      "'https://adb-1.net', max_steps: 4, tool_timeout_ms: 1500}\n"
+      "profiles: {a: {model: m, engine: local}}\n",
+      "c.yaml");
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->local_engine.model_base_url, "http://127.0.0.1:8000/v1");
+  EXPECT_EQ(set->local_engine.workspace_url, "https://adb-1.net");
+  EXPECT_EQ(set->local_engine.max_steps, 4);
+  EXPECT_EQ(set->local_engine.tool_timeout, std::chrono::milliseconds(1500));
+
+  EXPECT_THAT(
+      ParseConfig("local_engine: {model_base_url: ftp://m, max_steps: 0, tool_timeout_ms: 0, "
+                  "steps: 3}\nprofiles: {a: {model: m}}\n",
+                  "c.yaml"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("local_engine.model_base_url: 'ftp://m' must start with http"),
+                     HasSubstr("local_engine.max_steps: must be between 1 and 1000"),
+                     HasSubstr("local_engine.tool_timeout_ms: must be a positive number"),
+                     HasSubstr("local_engine.steps: unknown key"))));
+  EXPECT_THAT(ParseConfig("local_engine: 3\nprofiles: {a: {model: m}}\n", "c.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("local_engine: must be a mapping")));
 }
 
 // A profile with two MCP servers (a uc_connection and an app) and one non-MCP tool, followed
