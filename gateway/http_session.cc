@@ -43,12 +43,74 @@ using tcp = net::ip::tcp;
 constexpr std::size_t kHeaderLimit = 8 * 1024;
 // Bytes a client may send while its call runs (pipelining) before we stop watching the socket.
 constexpr std::size_t kMaxPipelinedBytes = 64 * 1024;
-constexpr std::size_t kWatchReadSize = 4096;
+// Small: every open call keeps this much read buffer (it only has to notice a departed client;
+// pipelined bytes arrive over several reads).
+constexpr std::size_t kWatchReadSize = 512;
 // How long a closing TLS session waits for its close_notify exchange before dropping the socket.
 constexpr std::chrono::milliseconds kTlsShutdownTimeout{2000};
+// Unwritten SSE bytes a stream may queue before it stops reading events: enough to coalesce a
+// burst of events into one socket write, small enough that a slow reader costs little.
+constexpr std::size_t kOutboxHighWater = 16 * 1024;
 
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// The SSE bytes a stream handed over that the session has not started writing yet. Filled by
+// SessionSink::Write on gRPC threads, emptied on the session's strand; one posted flush per
+// batch (flush_posted_ stays true while the session is writing: it takes the next batch when
+// the write completes). Guarded by mu_; no callback runs under it.
+class SseOutbox {
+ public:
+  using Ready = std::function<void(bool)>;
+  struct Added {
+    bool post_flush = false;  // the caller must post a flush to the strand
+    bool more = false;        // the stream may write more at once
+    bool broken = false;      // refused: the caller reports `ready(false)` itself
+  };
+
+  // Queues `data`. When the bound is reached, `ready` is kept (moved from) until Take() frees
+  // room or Break() reports the failure.
+  Added Add(std::string&& data, Ready& ready) {
+    absl::MutexLock lock(&mu_);
+    Added out;
+    if (broken_) {
+      out.broken = true;
+      return out;
+    }
+    if (pending_.empty()) {
+      pending_ = std::move(data);
+    } else {
+      pending_ += data;
+    }
+    out.post_flush = !std::exchange(flush_posted_, true);
+    out.more = pending_.size() < kOutboxHighWater;
+    if (!out.more) waiter_ = std::move(ready);
+    return out;
+  }
+  // Everything queued, and the waiting stream's `ready` (to call with true) now that there is
+  // room. Empty: the outbox is idle, and the next Add posts a flush.
+  std::string Take(Ready* ready) {
+    absl::MutexLock lock(&mu_);
+    *ready = std::move(waiter_);
+    waiter_ = nullptr;
+    if (pending_.empty()) flush_posted_ = false;
+    return std::exchange(pending_, std::string());
+  }
+  // The stream broke: later Adds are refused; returns the waiting `ready` (to call with false).
+  Ready Break() {
+    absl::MutexLock lock(&mu_);
+    broken_ = true;
+    pending_.clear();
+    return std::exchange(waiter_, nullptr);
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::string pending_ ABSL_GUARDED_BY(mu_);
+  Ready waiter_ ABSL_GUARDED_BY(mu_);
+  bool flush_posted_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+};
 
 }  // namespace
 
@@ -80,8 +142,8 @@ class HttpSession : public HttpSessionBase,
   }
   net::any_io_executor executor() { return stream_.get_executor(); }
 
-  // StreamSink entry points, on the strand.
-  void StreamWrite(std::string data, std::function<void(bool)> done);
+  // StreamSink entry points, on the strand. StreamFlush writes what the outbox holds.
+  void StreamFlush();
   void StreamEnd(std::string data);
   void StreamFail(HttpResponse response, std::string frames);
   // A unary call's answer (or a stream that failed before its first event), on the strand.
@@ -104,6 +166,7 @@ class HttpSession : public HttpSessionBase,
   void OnWatch(beast::error_code ec, std::size_t n);
   void WithHead(std::function<void(bool)> next);
   void WriteChunk(std::string data, std::function<void(bool)> done);
+  void OnStreamWritten(bool ok);
   void ArmHeartbeat();
   void DisarmHeartbeat();
   void StopHeartbeat();
@@ -149,9 +212,12 @@ class HttpSession : public HttpSessionBase,
   net::steady_timer heartbeat_timer_{stream_.get_executor()};
   uint64_t heartbeat_generation_ = 0;
   bool sse_open_ = false;        // a stream call is running: heartbeats may be due
+  bool heartbeat_armed_ = false;
+  // The running stream's queued events (shared with its SessionSink); null once it ended.
+  std::shared_ptr<SseOutbox> outbox_;
   bool stream_writing_ = false;  // the head, an event or a heartbeat is being written
-  // What the stream sent while a heartbeat was being written; runs when that write completes.
-  // At most one: the stream waits for each write's completion before it sends more.
+  // The stream's end (End or Fail) when it came while a write was in flight; runs when that
+  // write completes. At most one: a stream ends once.
   std::function<void()> deferred_;
   // Bounds the TLS close. Its own timer, not tcp_stream's: a watch read may be pending with no
   // expiry, and tcp_stream applies a new expiry only to operations started after it.
@@ -166,17 +232,22 @@ namespace {
 template <class Session>
 class SessionSink : public StreamSink {
  public:
-  explicit SessionSink(const std::shared_ptr<Session>& session)
-      : session_(session), executor_(session->executor()) {}
+  explicit SessionSink(const std::shared_ptr<Session>& session, std::shared_ptr<SseOutbox> outbox)
+      : session_(session), executor_(session->executor()), outbox_(std::move(outbox)) {}
 
-  void Write(std::string data, std::function<void(bool)> done) override {
-    net::post(executor_, [weak = session_, data = std::move(data), done = std::move(done)]() mutable {
-      if (auto s = weak.lock()) {
-        s->StreamWrite(std::move(data), std::move(done));
-      } else {
-        done(false);
-      }
-    });
+  bool Write(std::string data, std::function<void(bool)> ready) override {
+    SseOutbox::Added added = outbox_->Add(std::move(data), ready);
+    if (added.broken) {
+      net::post(executor_, [ready = std::move(ready)] { ready(false); });
+      return false;
+    }
+    if (added.post_flush) {
+      net::post(executor_, [weak = session_, outbox = outbox_] {
+        if (auto s = weak.lock()) return s->StreamFlush();
+        if (auto ready = outbox->Break()) ready(false);
+      });
+    }
+    return added.more;
   }
   void End(std::string data) override {
     net::post(executor_, [weak = session_, data = std::move(data)]() mutable {
@@ -198,6 +269,7 @@ class SessionSink : public StreamSink {
  private:
   std::weak_ptr<Session> session_;
   net::any_io_executor executor_;
+  std::shared_ptr<SseOutbox> outbox_;
 };
 
 HttpRequest ToHttpRequest(const http::request<http::string_body>& req) {
@@ -336,8 +408,10 @@ void HttpSession<Stream>::Dispatch(HttpRequest request) {
 template <class Stream>
 void HttpSession<Stream>::StartRpc(RpcPlan plan) {
   if (plan.kind == RpcPlan::Kind::kStream) {
-    auto stream = SseStream::Start(env_->stub, env_->tracker, std::move(plan),
-                                   std::make_shared<SessionSink<HttpSession>>(this->shared_from_this()));
+    outbox_ = std::make_shared<SseOutbox>();
+    auto stream = SseStream::Start(
+        env_->stub, env_->tracker, std::move(plan),
+        std::make_shared<SessionSink<HttpSession>>(this->shared_from_this(), outbox_));
     rpc_context_ = stream->context();
     sse_open_ = true;
     ArmHeartbeat();
@@ -473,12 +547,14 @@ template <class Stream>
 void HttpSession<Stream>::ArmHeartbeat() {
   DisarmHeartbeat();
   if (env_->options.sse_heartbeat.count() <= 0 || !sse_open_ || closed_) return;
+  heartbeat_armed_ = true;
   heartbeat_timer_.expires_after(env_->options.sse_heartbeat);
   // Weak: a pending heartbeat must not keep a finished session alive.
   heartbeat_timer_.async_wait([weak = this->weak_from_this(),
                                generation = heartbeat_generation_](beast::error_code ec) {
     auto self = weak.lock();
     if (ec || !self || generation != self->heartbeat_generation_) return;
+    self->heartbeat_armed_ = false;
     self->OnHeartbeat();
   });
 }
@@ -486,7 +562,7 @@ void HttpSession<Stream>::ArmHeartbeat() {
 template <class Stream>
 void HttpSession<Stream>::DisarmHeartbeat() {
   ++heartbeat_generation_;
-  heartbeat_timer_.cancel();
+  if (std::exchange(heartbeat_armed_, false)) heartbeat_timer_.cancel();
 }
 
 template <class Stream>
@@ -511,41 +587,51 @@ void HttpSession<Stream>::OnHeartbeat() {
 template <class Stream>
 void HttpSession<Stream>::OnHeartbeatWritten(bool ok) {
   stream_writing_ = false;
-  if (ok) {
-    ArmHeartbeat();
-  } else {
+  if (!ok) {
     client_gone_ = true;
     // The stream may sit idle for minutes before its next write would notice: cancel now.
     if (rpc_context_) rpc_context_->TryCancel();
   }
-  if (auto next = std::exchange(deferred_, nullptr)) next();
+  if (auto next = std::exchange(deferred_, nullptr)) return next();
+  StreamFlush();  // events that came during the heartbeat
+  if (ok && !stream_writing_) ArmHeartbeat();
+}
+
+// Writes everything the outbox holds as one chunk; when that write completes, the next batch.
+template <class Stream>
+void HttpSession<Stream>::StreamFlush() {
+  if (outbox_ == nullptr || stream_writing_) return;  // ended, or the write in flight flushes next
+  if (closed_ || client_gone_ || stopping_) {
+    if (auto ready = outbox_->Break()) ready(false);
+    return;
+  }
+  SseOutbox::Ready ready;
+  std::string data = outbox_->Take(&ready);
+  if (ready) ready(true);  // room again: the stream reads on while this batch is written
+  if (data.empty()) return;
+  stream_writing_ = true;
+  DisarmHeartbeat();
+  WithHead([self = this->shared_from_this(), data = std::move(data)](bool ok) mutable {
+    if (!ok) return self->OnStreamWritten(false);
+    self->WriteChunk(std::move(data), [self](bool ok) { self->OnStreamWritten(ok); });
+  });
 }
 
 template <class Stream>
-void HttpSession<Stream>::StreamWrite(std::string data, std::function<void(bool)> done) {
-  if (closed_ || client_gone_ || stopping_) return done(false);
-  if (stream_writing_) {  // a heartbeat is going out: the event follows it
-    deferred_ = [self = this->shared_from_this(), data = std::move(data),
-                 done = std::move(done)]() mutable {
-      self->StreamWrite(std::move(data), std::move(done));
-    };
-    return;
-  }
-  stream_writing_ = true;
-  DisarmHeartbeat();
-  WithHead([self = this->shared_from_this(), data = std::move(data),
-            done = std::move(done)](bool ok) mutable {
-    if (!ok) {
-      self->stream_writing_ = false;
-      self->client_gone_ = true;
-      return done(false);
+void HttpSession<Stream>::OnStreamWritten(bool ok) {
+  stream_writing_ = false;
+  if (!ok) {
+    client_gone_ = true;
+    if (outbox_ != nullptr) {
+      if (auto ready = outbox_->Break()) ready(false);
     }
-    self->WriteChunk(std::move(data), [self, done = std::move(done)](bool ok) {
-      self->stream_writing_ = false;
-      if (ok) self->ArmHeartbeat();
-      done(ok);
-    });
-  });
+    // The stream may be waiting for its next event, not for us: cancel the call now.
+    if (rpc_context_) rpc_context_->TryCancel();
+  }
+  if (auto next = std::exchange(deferred_, nullptr)) return next();
+  if (!ok) return;
+  StreamFlush();
+  if (!stream_writing_) ArmHeartbeat();
 }
 
 template <class Stream>
@@ -559,6 +645,7 @@ void HttpSession<Stream>::StreamFail(HttpResponse response, std::string frames) 
   }
   if (head_sent_) return StreamEnd(std::move(frames));  // a heartbeat opened the stream
   StopHeartbeat();
+  outbox_.reset();  // nothing was queued: the stream failed before its first event
   OnCallResponse(std::move(response));
 }
 
@@ -571,6 +658,14 @@ void HttpSession<Stream>::StreamEnd(std::string data) {
     return;
   }
   StopHeartbeat();
+  if (outbox_ != nullptr) {
+    // Events still queued go out first, in the same write. The stream has stopped reading, so
+    // no `ready` waits.
+    SseOutbox::Ready unused;
+    std::string queued = outbox_->Take(&unused);
+    outbox_.reset();
+    if (!queued.empty()) data = std::move(queued) + data;
+  }
   if (closed_ || client_gone_) return Drop();
   WithHead([self = this->shared_from_this(), data = std::move(data)](bool ok) mutable {
     if (!ok) return self->Drop();

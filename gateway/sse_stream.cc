@@ -49,11 +49,12 @@ void SseStream::OnReadDone(bool ok) {
   }
   started_writing_ = true;
   std::weak_ptr<SseStream> weak = weak_from_this();
-  // The sink completes after self_ may have been reset only if OnDone already ran, which the
-  // hold prevents; the weak_ptr is a guard, not a lifetime.
-  sink_->Write(std::move(frames), [weak](bool written) {
+  // `ready` runs only while no read is pending and the hold keeps OnDone away; the weak_ptr is
+  // a guard, not a lifetime.
+  const bool more = sink_->Write(std::move(frames), [weak](bool written) {
     if (auto stream = weak.lock()) stream->OnSinkWriteDone(written);
   });
+  if (more) StartRead(&event_);
 }
 
 void SseStream::OnSinkWriteDone(bool ok) {

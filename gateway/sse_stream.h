@@ -1,14 +1,16 @@
 // One SSE stream object per open stream: relays the AgentService Stream RPC to an HTTP
-// response through a StreamSink, one event at a time.
+// response through a StreamSink.
 //
-// Back-pressure: the next StartRead happens only after the sink reports the previous write
-// done, so at most one event is buffered between gRPC and the socket. A failed sink write or
-// Cancel() calls ClientContext::TryCancel, which reaches the upstream.
+// Back-pressure: the next StartRead happens at once while the sink holds less than its bound
+// of unwritten bytes (so events keep flowing while the socket write of earlier ones is in
+// flight, and the sink coalesces them into one write); past the bound, reading resumes when
+// the sink calls `ready`. A failed sink write or Cancel() calls ClientContext::TryCancel,
+// which reaches the upstream.
 //
 // Ownership: shared. The stream holds itself (`self_`) from Start until OnDone has handed the
 // last bytes to the sink (the reactor must outlive OnDone); the HTTP session holds it to call
-// Cancel(). A hold keeps OnDone after the final OnReadDone(false), so OnDone never races a
-// sink write: reactions and sink completions strictly alternate, so no lock is needed.
+// Cancel(). A hold keeps OnDone after the final OnReadDone(false), and no read is pending while
+// the stream waits for `ready`, so reactions and sink callbacks never overlap: no lock needed.
 #ifndef AGENTGATEWAY_GATEWAY_SSE_STREAM_H_
 #define AGENTGATEWAY_GATEWAY_SSE_STREAM_H_
 
@@ -33,8 +35,11 @@ namespace agentgateway::gateway {
 class StreamSink {
  public:
   virtual ~StreamSink() = default;
-  // Writes `data` (after the 200 SSE header on the first call); `done(ok)` once written.
-  virtual void Write(std::string data, std::function<void(bool ok)> done) = 0;
+  // Queues `data` (sent after the 200 SSE header) and returns true when the caller may write
+  // more at once. False: the sink holds its bound of unwritten bytes or the stream broke;
+  // `ready(ok)` then runs once, never inline, when the caller may write again (ok) or the
+  // stream broke (!ok). After a true return `ready` is dropped unused.
+  virtual bool Write(std::string data, std::function<void(bool ok)> ready) = 0;
   // Writes `data` as the last bytes of a started (or not yet started) 200 stream.
   virtual void End(std::string data) = 0;
   // The call failed before its first event: answer `response` instead of a stream or, when the
