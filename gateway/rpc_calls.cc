@@ -94,7 +94,13 @@ std::shared_ptr<grpc::ClientContext> StartUnaryCall(agentgateway::v1::AgentServi
     // The callback holds the session's executor: destroy it before Remove lets the server
     // destroy the io_context; Remove comes last.
     done = nullptr;
-    owned->tracker->Remove(owned->context.get());
+    // Our own reference goes first, so the tracker's is the last: the context (and with it a
+    // reference to the channel) is destroyed inside Remove, before a waiting Stop can drop the
+    // channel. The channel then never dies on a gRPC callback thread, which gRPC 1.51 cannot
+    // shut down cleanly at exit (its callback queue's own thread would release it).
+    grpc::ClientContext* key = owned->context.get();
+    owned->context.reset();
+    owned->tracker->Remove(key);
   };
   if (raw->plan.kind == RpcPlan::Kind::kAgentInfo) {
     stub->async()->GetAgentInfo(raw->context.get(), &raw->info_request, &raw->info_response,

@@ -27,6 +27,9 @@ class RpcTracker {
   // False once Shutdown started: the caller must not start the call. The tracker shares the
   // context so that a cancel racing with the call's end never touches a freed context.
   bool Add(std::shared_ptr<grpc::ClientContext> context);
+  // Callers drop their own reference first: the context is destroyed here, under the lock,
+  // so CancelAllAndWait returns only after every call's context (and its channel reference)
+  // is gone.
   void Remove(grpc::ClientContext* context);
   // TryCancel on every call in flight, then waits (bounded by `timeout`) until none is left.
   // Returns false on timeout.

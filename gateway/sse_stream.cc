@@ -82,7 +82,11 @@ void SseStream::OnDone(const grpc::Status& status) {
     sink->End(ErrorFrames(status.error_code(), status.error_message()));
   }
   sink.reset();
-  tracker_->Remove(context_.get());
+  // As for unary calls (rpc_calls.cc): drop our reference to the context first, so it dies
+  // inside Remove, before a waiting Stop can drop the channel.
+  grpc::ClientContext* key = context_.get();
+  context_.reset();
+  tracker_->Remove(key);
   // May free this object (when the session has let go already): nothing may follow.
   auto self = std::move(self_);
 }
