@@ -23,7 +23,7 @@
 #include "gateway/text.h"
 #include "absl/synchronization/mutex.h"
 #include "gateway/http_session.h"
-#include "gateway/rpc_calls.h"
+#include "gateway/grpc_backend.h"
 #include "gateway/server_tls.h"
 
 namespace agentgateway::gateway {
@@ -86,9 +86,7 @@ struct HttpServer::Impl {
 
   // Declared before ioc: TLS streams left in the io_context's handlers are freed with it.
   std::optional<net::ssl::context> tls;
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::AgentService::Stub> stub;
-  RpcTracker tracker;
+  std::shared_ptr<AgentBackend> backend;
   SessionRegistry registry;
   SessionEnv env;
   net::io_context ioc;
@@ -103,6 +101,12 @@ struct HttpServer::Impl {
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
     const HttpServerOptions& options, std::shared_ptr<grpc::Channel> channel) {
   if (channel == nullptr) return absl::InvalidArgumentError("HttpServer needs a gRPC channel");
+  return Create(options, MakeGrpcBackend(std::move(channel)));
+}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
+    const HttpServerOptions& options, std::shared_ptr<AgentBackend> backend) {
+  if (backend == nullptr) return absl::InvalidArgumentError("HttpServer needs an AgentBackend");
   auto impl = std::make_unique<Impl>(options);
   if (TlsRequested(options) || !options.tls_client_ca_pem.empty()) {
     absl::StatusOr<SslCtxPtr> ctx = MakeServerTlsContext(options);
@@ -131,13 +135,11 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
   if (impl->acceptor.listen(net::socket_base::max_listen_connections, ec); ec) return fail("listen");
   impl->port = impl->acceptor.local_endpoint(ec).port();
 
-  impl->channel = std::move(channel);
-  impl->stub = v1::AgentService::NewStub(impl->channel);
+  impl->backend = std::move(backend);
   impl->env.options = options;
   impl->env.options.tls_key_pem.clear();  // loaded into the context; no second copy kept
   impl->env.tls = impl->tls ? &*impl->tls : nullptr;
-  impl->env.stub = impl->stub.get();
-  impl->env.tracker = &impl->tracker;
+  impl->env.backend = impl->backend.get();
   impl->env.registry = &impl->registry;
   impl->work.emplace(impl->ioc.get_executor());
   impl->DoAccept();
@@ -176,7 +178,7 @@ void HttpServer::Stop() {
   impl_->registry.ShutdownAll();
   // Sessions posted TryCancel already; this also covers calls whose session is gone, and waits
   // for each call's last callback so none posts to a destroyed io_context.
-  impl_->tracker.CancelAllAndWait(kCallDrainTimeout);
+  impl_->backend->CancelAllAndWait(kCallDrainTimeout);
   impl_->work.reset();
   for (std::thread& t : impl_->threads) t.join();
   impl_->threads.clear();

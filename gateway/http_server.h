@@ -1,6 +1,7 @@
 // The REST shim's HTTP/1.1 server: POST /invocations, /responses, /agents/{name}/invocations
 // (JSON or SSE), GET /health, /agent/info and the chat page at /, all served by calling
-// AgentService through a grpc::Channel (in production an in-process channel).
+// AgentService through an AgentBackend (agent_backend.h): in agent-gateway the service itself,
+// in-process; in tests also a gRPC channel to a fake service.
 //
 // Owns an io_context run by `threads` threads, the listener, the TLS context (when the options
 // ask for HTTPS) and, through them, one session per connection. Beast stays out of this header
@@ -22,6 +23,8 @@ class Channel;
 }  // namespace grpc
 
 namespace agentgateway::gateway {
+
+class AgentBackend;
 
 struct HttpServerOptions {
   std::string listen_host = "127.0.0.1";
@@ -49,6 +52,9 @@ class HttpServer {
  public:
   // Binds and starts serving; errors: INVALID_ARGUMENT (bad host, TLS options incomplete or
   // not parseable, with OpenSSL's reason), UNAVAILABLE (bind/listen).
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Create(const HttpServerOptions& options,
+                                                            std::shared_ptr<AgentBackend> backend);
+  // Through a gRPC channel to an AgentService (MakeGrpcBackend).
   static absl::StatusOr<std::unique_ptr<HttpServer>> Create(const HttpServerOptions& options,
                                                             std::shared_ptr<grpc::Channel> channel);
 

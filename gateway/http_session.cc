@@ -29,7 +29,6 @@
 #include "gateway/text.h"
 #include "gateway/router.h"
 #include "gateway/sse_framing.h"
-#include "gateway/sse_stream.h"
 #include "server/metrics.h"
 
 namespace agentgateway::gateway {
@@ -194,7 +193,7 @@ class HttpSession : public HttpSessionBase,
   bool stopping_ = false;
   bool in_request_ = false;  // counted in the registry's requests (see RequestStarted)
   // Call in flight (unary or stream): cancelled when the client goes away or on Stop.
-  std::shared_ptr<grpc::ClientContext> rpc_context_;
+  std::shared_ptr<CallHandle> call_;
   bool client_gone_ = false;
   bool watching_ = false;          // a watch read is pending
   bool resume_after_watch_ = false;  // the call is over: read the next request once it returns
@@ -311,7 +310,7 @@ void HttpSession<Stream>::DoRead() {
   parser_.emplace();
   parser_->header_limit(kHeaderLimit);
   parser_->body_limit(env_->options.max_body_bytes);
-  rpc_context_.reset();
+  call_.reset();
   client_gone_ = false;
   head_sent_ = false;
   transport().expires_after(env_->options.read_timeout);
@@ -409,18 +408,17 @@ template <class Stream>
 void HttpSession<Stream>::StartRpc(RpcPlan plan) {
   if (plan.kind == RpcPlan::Kind::kStream) {
     outbox_ = std::make_shared<SseOutbox>();
-    auto stream = SseStream::Start(
-        env_->stub, env_->tracker, std::move(plan),
+    call_ = env_->backend->StartStream(
+        std::move(plan),
         std::make_shared<SessionSink<HttpSession>>(this->shared_from_this(), outbox_));
-    rpc_context_ = stream->context();
     sse_open_ = true;
     ArmHeartbeat();
     return;
   }
   std::weak_ptr<HttpSession> weak = this->weak_from_this();
   auto executor = stream_.get_executor();
-  rpc_context_ = StartUnaryCall(
-      env_->stub, env_->tracker, std::move(plan), [weak, executor](HttpResponse response) {
+  call_ = env_->backend->StartUnary(
+      std::move(plan), [weak, executor](HttpResponse response) {
         net::post(executor, [weak, response = std::move(response)]() mutable {
           if (auto self = weak.lock()) self->OnCallResponse(std::move(response));
         });
@@ -457,7 +455,7 @@ void HttpSession<Stream>::OnWrite(bool close, beast::error_code ec) {
 // The response is complete: read the next request, after the watch read (if any) returns.
 template <class Stream>
 void HttpSession<Stream>::Continue() {
-  rpc_context_.reset();
+  call_.reset();
   EndRequest();
   if (stopping_ || !keep_alive_ || Draining()) return Close();
   if (watching_) {
@@ -493,7 +491,7 @@ void HttpSession<Stream>::OnWatch(beast::error_code ec, std::size_t n) {
     // A TLS close waiting for the peer's close_notify behind this read has nothing left to
     // wait for (seen: asio's shutdown then idles until shutdown_timer_ fires).
     if (closed_) CloseSocket();
-    if (rpc_context_) rpc_context_->TryCancel();
+    if (call_) call_->Cancel();
     return;
   }
   // Pipelined bytes are kept for the next request; past the cap we stop watching (the next
@@ -590,7 +588,7 @@ void HttpSession<Stream>::OnHeartbeatWritten(bool ok) {
   if (!ok) {
     client_gone_ = true;
     // The stream may sit idle for minutes before its next write would notice: cancel now.
-    if (rpc_context_) rpc_context_->TryCancel();
+    if (call_) call_->Cancel();
   }
   if (auto next = std::exchange(deferred_, nullptr)) return next();
   StreamFlush();  // events that came during the heartbeat
@@ -626,7 +624,7 @@ void HttpSession<Stream>::OnStreamWritten(bool ok) {
       if (auto ready = outbox_->Break()) ready(false);
     }
     // The stream may be waiting for its next event, not for us: cancel the call now.
-    if (rpc_context_) rpc_context_->TryCancel();
+    if (call_) call_->Cancel();
   }
   if (auto next = std::exchange(deferred_, nullptr)) return next();
   if (!ok) return;
@@ -690,7 +688,7 @@ void HttpSession<Stream>::OnCallResponse(HttpResponse response) {
 template <class Stream>
 void HttpSession<Stream>::OnShutdown() {
   stopping_ = true;
-  if (rpc_context_) rpc_context_->TryCancel();
+  if (call_) call_->Cancel();
   Close();
 }
 

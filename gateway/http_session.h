@@ -11,9 +11,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
-#include "agentgateway/v1/agent_service.grpc.pb.h"
+#include "gateway/agent_backend.h"
 #include "gateway/http_server.h"
-#include "gateway/rpc_calls.h"
 
 namespace boost::asio::ssl {
 class context;
@@ -55,8 +54,7 @@ class SessionRegistry {
 // What every session shares; owned by the server, outlives all sessions and calls.
 struct SessionEnv {
   HttpServerOptions options;
-  agentgateway::v1::AgentService::Stub* stub = nullptr;
-  RpcTracker* tracker = nullptr;
+  AgentBackend* backend = nullptr;
   SessionRegistry* registry = nullptr;
   boost::asio::ssl::context* tls = nullptr;  // set: every connection is TLS
   // Set by HttpServer::BeginDrain: readiness fails and every response closes its connection.

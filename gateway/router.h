@@ -44,6 +44,12 @@ struct RpcPlan {
   SseFraming framing() const {
     return flavor == ApiFlavor::kResponses ? SseFraming::kOpenAi : SseFraming::kMlflow;
   }
+  // The stream's framer (with the trace id frame when asked for).
+  SseFramer Framer() const {
+    return SseFramer(framing(), return_trace_id && framing() == SseFraming::kMlflow
+                                    ? std::optional<std::string>(trace_id)
+                                    : std::nullopt);
+  }
 };
 
 struct RouteResult {

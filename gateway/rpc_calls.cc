@@ -5,39 +5,6 @@
 
 namespace agentgateway::gateway {
 
-bool RpcTracker::Add(std::shared_ptr<grpc::ClientContext> context) {
-  absl::MutexLock lock(&mu_);
-  if (shutting_down_) return false;
-  grpc::ClientContext* key = context.get();
-  calls_.emplace(key, std::move(context));
-  return true;
-}
-
-void RpcTracker::Remove(grpc::ClientContext* context) {
-  absl::MutexLock lock(&mu_);
-  calls_.erase(context);
-}
-
-bool RpcTracker::CancelAllAndWait(absl::Duration timeout) {
-  std::vector<std::shared_ptr<grpc::ClientContext>> calls;
-  {
-    absl::MutexLock lock(&mu_);
-    shutting_down_ = true;
-    for (const auto& entry : calls_) calls.push_back(entry.second);
-  }
-  // Outside mu_: TryCancel may run the call's callbacks inline, and they call Remove().
-  for (const auto& context : calls) context->TryCancel();
-  calls.clear();
-  absl::MutexLock lock(&mu_);
-  auto empty = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return calls_.empty(); };
-  return mu_.AwaitWithTimeout(absl::Condition(&empty), timeout);
-}
-
-std::size_t RpcTracker::InFlight() {
-  absl::MutexLock lock(&mu_);
-  return calls_.size();
-}
-
 void PrepareContext(const RpcPlan& plan, grpc::ClientContext* context) {
   for (const auto& [key, value] : plan.metadata) context->AddMetadata(key, value);
   if (plan.timeout.has_value()) {

@@ -11,36 +11,25 @@
 
 #include <grpcpp/client_context.h>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "agentgateway/v1/agent_service.grpc.pb.h"
+#include "gateway/agent_backend.h"
+#include "gateway/call_set.h"
 #include "gateway/http_types.h"
 #include "gateway/router.h"
 
 namespace agentgateway::gateway {
 
-// Every ClientContext of a call in flight. Shutdown cancels them all and waits until each
-// call's last callback has finished, so no callback outlives the io_context it posts to.
-class RpcTracker {
+// Every ClientContext of a call in flight (see CallSet). Callers of Remove drop their own
+// reference first, so the context (and its reference to the channel) dies inside Remove and a
+// stop waiting in CancelAllAndWait drops the channel only after every context is gone: gRPC 1.51
+// cannot shut a channel down cleanly from its own callback thread at exit.
+class RpcTracker : public CallSet<grpc::ClientContext> {
  public:
-  // False once Shutdown started: the caller must not start the call. The tracker shares the
-  // context so that a cancel racing with the call's end never touches a freed context.
-  bool Add(std::shared_ptr<grpc::ClientContext> context);
-  // Callers drop their own reference first: the context is destroyed here, under the lock,
-  // so CancelAllAndWait returns only after every call's context (and its channel reference)
-  // is gone.
-  void Remove(grpc::ClientContext* context);
   // TryCancel on every call in flight, then waits (bounded by `timeout`) until none is left.
-  // Returns false on timeout.
-  bool CancelAllAndWait(absl::Duration timeout);
-  std::size_t InFlight();
-
- private:
-  absl::Mutex mu_;
-  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
-  absl::flat_hash_map<grpc::ClientContext*, std::shared_ptr<grpc::ClientContext>> calls_
-      ABSL_GUARDED_BY(mu_);
+  bool CancelAllAndWait(absl::Duration timeout) {
+    return CallSet::CancelAllAndWait(timeout,
+                                     [](grpc::ClientContext& context) { context.TryCancel(); });
+  }
 };
 
 // Applies the plan's metadata and deadline to `context`.
@@ -48,8 +37,6 @@ void PrepareContext(const RpcPlan& plan, grpc::ClientContext* context);
 
 // The `retry-after` trailing metadata value, if the server sent one.
 std::string RetryAfter(const grpc::ClientContext& context);
-
-using ResponseCallback = std::function<void(HttpResponse)>;
 
 // Starts Invoke, GetResponse or GetAgentInfo for `plan`; `done` runs exactly once on a gRPC
 // thread (or inline with a 503 when the tracker is shutting down). Returns the call's context,

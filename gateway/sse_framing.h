@@ -46,6 +46,12 @@ class SseFramer {
   std::string Error(std::string_view code, std::string_view message);
   // The closing frames: a held-back response.completed, the trace id (if asked), `data: [DONE]`.
   std::string Done();
+  // A failed stream's last frames: Error(), then Done() (in that order: Error() drops a
+  // held-back response.completed, since a failed stream does not claim completion).
+  std::string Failed(std::string_view code, std::string_view message) {
+    std::string frames = Error(code, message);
+    return frames + Done();
+  }
 
  private:
   std::string OpenAiEvent(const agentgateway::v1::StreamEvent& event);

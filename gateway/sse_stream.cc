@@ -5,12 +5,7 @@
 namespace agentgateway::gateway {
 
 SseStream::SseStream(RpcTracker* tracker, RpcPlan plan, std::shared_ptr<StreamSink> sink)
-    : tracker_(tracker),
-      plan_(std::move(plan)),
-      sink_(std::move(sink)),
-      framer_(plan_.framing(), plan_.return_trace_id && plan_.framing() == SseFraming::kMlflow
-                                   ? std::optional<std::string>(plan_.trace_id)
-                                   : std::nullopt) {}
+    : tracker_(tracker), plan_(std::move(plan)), sink_(std::move(sink)), framer_(plan_.Framer()) {}
 
 std::shared_ptr<SseStream> SseStream::Start(agentgateway::v1::AgentService::Stub* stub,
                                             RpcTracker* tracker, RpcPlan plan,
@@ -92,9 +87,7 @@ void SseStream::OnDone(const grpc::Status& status) {
 }
 
 std::string SseStream::ErrorFrames(grpc::StatusCode code, std::string_view message) {
-  // In this order: Error() drops a held-back response.completed that Done() would send.
-  std::string frames = framer_.Error(GrpcCodeName(code), message);
-  return frames + framer_.Done();
+  return framer_.Failed(GrpcCodeName(code), message);
 }
 
 }  // namespace agentgateway::gateway

@@ -23,31 +23,13 @@
 #include <grpcpp/support/client_callback.h>
 
 #include "agentgateway/v1/agent_service.grpc.pb.h"
+#include "gateway/agent_backend.h"
 #include "gateway/http_types.h"
 #include "gateway/router.h"
 #include "gateway/rpc_calls.h"
 #include "gateway/sse_framing.h"
 
 namespace agentgateway::gateway {
-
-// Where a stream's bytes go (the HTTP session). Methods may be called from any thread and
-// must not call back inline. Exactly one of End/Fail/Abort ends the stream.
-class StreamSink {
- public:
-  virtual ~StreamSink() = default;
-  // Queues `data` (sent after the 200 SSE header) and returns true when the caller may write
-  // more at once. False: the sink holds its bound of unwritten bytes or the stream broke;
-  // `ready(ok)` then runs once, never inline, when the caller may write again (ok) or the
-  // stream broke (!ok). After a true return `ready` is dropped unused.
-  virtual bool Write(std::string data, std::function<void(bool ok)> ready) = 0;
-  // Writes `data` as the last bytes of a started (or not yet started) 200 stream.
-  virtual void End(std::string data) = 0;
-  // The call failed before its first event: answer `response` instead of a stream or, when the
-  // sink already opened the stream on its own (a heartbeat), end it with `frames`.
-  virtual void Fail(HttpResponse response, std::string frames) = 0;
-  // The stream broke (client gone): drop the connection.
-  virtual void Abort() = 0;
-};
 
 class SseStream : public grpc::ClientReadReactor<agentgateway::v1::StreamEvent>,
                   public std::enable_shared_from_this<SseStream> {

@@ -11,12 +11,6 @@
 namespace agentgateway {
 namespace {
 
-std::string Metadata(const grpc::CallbackServerContext* context, std::string_view key) {
-  const auto& md = context->client_metadata();
-  auto it = md.find(grpc::string_ref(key.data(), key.size()));
-  return it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
-}
-
 constexpr const char* kForwardedKeys[] = {"x-forwarded-access-token", "x-forwarded-user",
                                           "x-forwarded-email"};
 
@@ -25,6 +19,24 @@ std::string UserIdOf(const v1::InvokeRequest& request) { return request.context(
 std::string UserIdOf(const v1::GetResponseRequest&) { return {}; }
 
 }  // namespace
+
+std::string GrpcCallDoor::Metadata(std::string_view key) const {
+  const auto& md = context_->client_metadata();
+  auto it = md.find(grpc::string_ref(key.data(), key.size()));
+  return it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
+}
+
+void GrpcCallDoor::AddTrailer(std::string key, std::string value) {
+  context_->AddTrailingMetadata(key, value);
+}
+
+std::chrono::system_clock::time_point GrpcCallDoor::deadline() const {
+  return context_->deadline();
+}
+
+void ServiceCall::Start(Engine&, const Profile&, const v1::GetResponseRequest&, RunContext) {
+  Fail(absl::UnimplementedError("this call cannot poll a background run"));
+}
 
 std::string_view DenialReason(const absl::Status& status) {
   switch (status.code()) {
@@ -42,8 +54,8 @@ bool DeadlinePassed(const CallInfo& info) {
   // gRPC's deadline timer may fire a little before the deadline as the system clock reads it
   // (CI saw 0.7 ms early): a cancellation that close to the deadline is the deadline's.
   constexpr auto kTimerSlack = std::chrono::milliseconds(50);
-  return info.context != nullptr &&
-         info.context->deadline() <= std::chrono::system_clock::now() + kTimerSlack;
+  return info.door != nullptr &&
+         info.door->deadline() <= std::chrono::system_clock::now() + kTimerSlack;
 }
 
 absl::Status CallersDeadlinePassed() {
@@ -51,9 +63,9 @@ absl::Status CallersDeadlinePassed() {
 }
 
 void AddRetryAfterTrailer(const CallInfo& info, const absl::Status& status) {
-  if (info.context == nullptr || status.ok()) return;
+  if (info.door == nullptr || status.ok()) return;
   if (auto seconds = status.GetPayload(kRetryAfterPayload); seconds.has_value()) {
-    info.context->AddTrailingMetadata("retry-after", std::string(*seconds));
+    info.door->AddTrailer("retry-after", std::string(*seconds));
   }
 }
 
@@ -77,12 +89,12 @@ AgentServiceImpl::AgentServiceImpl(std::shared_ptr<const Config> config, Engine*
 }
 
 absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
-    grpc::CallbackServerContext* context, const std::string& profile_name,
+    CallDoor& door, const std::string& profile_name,
     const std::string& user_id, CallInfo info) {
   Admission a;
   a.info = std::move(info);
-  a.info.request_id = Metadata(context, "x-request-id");
-  a.info.route = Metadata(context, kRouteMetadataKey);
+  a.info.request_id = door.Metadata("x-request-id");
+  a.info.route = door.Metadata(kRouteMetadataKey);
   if (a.info.route.size() > 64) a.info.route.resize(64);
   a.run.retries = a.info.retries;
   a.profile = config_->FindProfile(profile_name);
@@ -100,7 +112,7 @@ absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
     std::atomic<std::size_t>& running = *profile_calls_.at(a.profile->name);
     if (running.fetch_add(1) >= cap) {
       running.fetch_sub(1);
-      context->AddTrailingMetadata("retry-after", "1");
+      door.AddTrailer("retry-after", "1");
       return absl::ResourceExhaustedError(absl::StrCat(
           "profile '", a.profile->name, "' is at its limit of ", cap,
           " concurrent calls (profiles.", a.profile->name,
@@ -118,12 +130,12 @@ absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
 
   std::string user_token, forwarded_user;
   if (options_.trusted_proxy) {
-    user_token = Metadata(context, "x-forwarded-access-token");
-    forwarded_user = Metadata(context, "x-forwarded-user");
-    if (forwarded_user.empty()) forwarded_user = Metadata(context, "x-forwarded-email");
+    user_token = door.Metadata("x-forwarded-access-token");
+    forwarded_user = door.Metadata("x-forwarded-user");
+    if (forwarded_user.empty()) forwarded_user = door.Metadata("x-forwarded-email");
   } else {
     bool any = false;
-    for (const char* key : kForwardedKeys) any = any || !Metadata(context, key).empty();
+    for (const char* key : kForwardedKeys) any = any || !door.Metadata(key).empty();
     if (any && !warned_untrusted_headers_.exchange(true)) {
       Log(LogLevel::kWarning, "ignoring x-forwarded-* identity headers",
           {{"reason", std::string("identity.trusted_proxy is false: this gateway is not "
@@ -150,19 +162,21 @@ absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
   // The upstream call joins the caller's trace, or starts one (then the caller's tracestate,
   // if any, belongs to no trace and is dropped). The trace id goes back to gRPC callers in the
   // `x-trace-id` trailing metadata and into the call's log line.
-  std::string traceparent = Metadata(context, "traceparent");
+  std::string traceparent = door.Metadata("traceparent");
   const bool continue_trace = IsValidTraceparent(traceparent);
   if (!continue_trace) traceparent = NewTraceparent();
   a.info.trace_id = std::string(TraceIdOf(traceparent));
-  context->AddTrailingMetadata("x-trace-id", a.info.trace_id);
+  door.AddTrailer("x-trace-id", a.info.trace_id);
   a.run.forward_headers.emplace_back("traceparent", std::move(traceparent));
-  // The caller's deadline also bounds the upstream call by itself, a moment after gRPC's own
-  // timer should have cancelled the call: the caller hears gRPC's DEADLINE_EXCEEDED as usual,
-  // and the upstream closes even when that cancellation comes late (a loaded machine).
-  if (const auto deadline = context->deadline();
+  // The caller's deadline also bounds the upstream call by itself. A door that ends the call at
+  // its deadline (gRPC) gets a moment's margin: the caller hears gRPC's DEADLINE_EXCEEDED as
+  // usual, and the upstream closes even when that cancellation comes late (a loaded machine).
+  // For any other door the engine's deadline is the call's.
+  if (const auto deadline = door.deadline();
       deadline != std::chrono::system_clock::time_point::max()) {
-    constexpr auto kUpstreamDeadlineMargin = std::chrono::milliseconds(100);
-    a.run.deadline = std::chrono::steady_clock::now() + kUpstreamDeadlineMargin +
+    const auto margin = door.enforces_deadline() ? std::chrono::milliseconds(100)
+                                                 : std::chrono::milliseconds(0);
+    a.run.deadline = std::chrono::steady_clock::now() + margin +
                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                          deadline - std::chrono::system_clock::now());
   }
@@ -178,46 +192,45 @@ absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
   }
   for (const char* key : {"tracestate", "x-request-id"}) {
     if (std::string_view(key) == "tracestate" && !continue_trace) continue;
-    std::string value = Metadata(context, key);
+    std::string value = door.Metadata(key);
     if (!value.empty()) a.run.forward_headers.emplace_back(key, std::move(value));
   }
   return a;
 }
 
-template <typename Reactor, typename Request>
-Reactor* AgentServiceImpl::Begin(Reactor* reactor, grpc::CallbackServerContext* context,
-                                 const Request& request) {
+template <typename Request>
+void AgentServiceImpl::Begin(ServiceCall* reactor, CallDoor* door, const Request& request) {
   reactor->info().lifetime = calls_->Track();
-  reactor->info().context = context;
+  reactor->info().door = door;
   Metrics::Get().CallStarted(reactor->info().rpc);
   if (draining_.load()) {
     Metrics::Get().Denial("draining");
     reactor->Fail(absl::UnavailableError(
         "agent-gateway is shutting down and takes no new calls; retry on another instance"));
-    return reactor;
+    return;
   }
   // Load shedding: take a slot or refuse now, before any work (no queue to wait in).
   std::size_t active = 0;
   reactor->info().slot = calls_->Add(reactor->AbortFn(), &active);
   if (options_.max_concurrent_calls != 0 && active > options_.max_concurrent_calls) {
     Metrics::Get().Denial("max_concurrent_calls");
-    context->AddTrailingMetadata("retry-after", "1");
+    door->AddTrailer("retry-after", "1");
     reactor->Fail(absl::ResourceExhaustedError(absl::StrCat(
         "agent-gateway is at its limit of ", options_.max_concurrent_calls,
         " concurrent calls (limits.max_concurrent_calls); retry shortly")));
-    return reactor;
+    return;
   }
   absl::StatusOr<Admission> admitted =
-      Admit(context, request.profile(), UserIdOf(request), reactor->info());
+      Admit(*door, request.profile(), UserIdOf(request), reactor->info());
   if (!admitted.ok()) {
     Metrics::Get().Denial(DenialReason(admitted.status()));
     reactor->Fail(admitted.status());
-    return reactor;
+    return;
   }
   reactor->info() = admitted->info;
   if (admitted->profile->auth == "user") {
     reactor->Start(*engine_, *admitted->profile, request, std::move(admitted->run));
-    return reactor;
+    return;
   }
   // App identity: the token may need a refresh first. The reactor stays alive until it calls
   // Finish, which only happens in Fail or after Start, so the callback may use it.
@@ -229,8 +242,10 @@ Reactor* AgentServiceImpl::Begin(Reactor* reactor, grpc::CallbackServerContext* 
     run->bearer_token = *std::move(token);
     reactor->Start(*engine_, *profile, request, std::move(*run));
   });
-  return reactor;
 }
+
+template void AgentServiceImpl::Begin(ServiceCall*, CallDoor*, const v1::InvokeRequest&);
+template void AgentServiceImpl::Begin(ServiceCall*, CallDoor*, const v1::GetResponseRequest&);
 
 void AgentServiceImpl::StartDrain() {
   draining_.store(true);
@@ -241,26 +256,37 @@ void AgentServiceImpl::StartDrain() {
 grpc::ServerUnaryReactor* AgentServiceImpl::Invoke(grpc::CallbackServerContext* context,
                                                    const v1::InvokeRequest* request,
                                                    v1::InvokeResponse* response) {
-  // Reactors delete themselves in OnDone.
-  return Begin(new InvokeReactor(response), context, *request);
+  auto* reactor = new InvokeReactor(context, response);  // deletes itself in OnDone
+  Begin(reactor, reactor->door(), *request);
+  return reactor;
 }
 
 grpc::ServerWriteReactor<v1::StreamEvent>* AgentServiceImpl::Stream(
     grpc::CallbackServerContext* context, const v1::InvokeRequest* request) {
-  return Begin(new StreamReactor(), context, *request);
+  auto* reactor = new StreamReactor(context);  // deletes itself in OnDone
+  Begin(reactor, reactor->door(), *request);
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* AgentServiceImpl::GetResponse(grpc::CallbackServerContext* context,
                                                         const v1::GetResponseRequest* request,
                                                         v1::InvokeResponse* response) {
-  auto* reactor = new InvokeReactor(response);  // deletes itself in OnDone
+  auto* reactor = new InvokeReactor(context, response);  // deletes itself in OnDone
   reactor->info().rpc = "GetResponse";
-  return Begin(reactor, context, *request);
+  Begin(reactor, reactor->door(), *request);
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* AgentServiceImpl::GetAgentInfo(grpc::CallbackServerContext* context,
                                                          const v1::GetAgentInfoRequest*,
                                                          v1::AgentInfo* info) {
+  FillAgentInfo(info);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+void AgentServiceImpl::FillAgentInfo(v1::AgentInfo* info) const {
   info->set_name("agent-gateway");
   info->set_agent_api("responses");
   info->set_default_profile(config_->default_profile);
@@ -274,9 +300,6 @@ grpc::ServerUnaryReactor* AgentServiceImpl::GetAgentInfo(grpc::CallbackServerCon
     for (const ToolSpec& tool : profile.tools) p->add_tool_types(tool.type);
     for (const std::string& m : profile.allowed_models) p->add_allowed_models(m);
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
 }
 
 }  // namespace agentgateway

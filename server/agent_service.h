@@ -16,6 +16,7 @@
 #include "server/config.h"
 #include "server/engine.h"
 #include "server/metrics.h"
+#include "server/service_call.h"
 #include "server/identity/scope_policy.h"
 #include "server/identity/token_source.h"
 
@@ -48,6 +49,16 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
                                          const v1::GetAgentInfoRequest* request,
                                          v1::AgentInfo* response) override;
 
+  // Calls from an in-process door (the REST door, server/direct_backend.h), under the same
+  // rules as gRPC calls: drain, load shedding, admission (profile, identity, scopes, limits),
+  // then `call->Start` (after the app token arrived, for app identity) or `call->Fail`.
+  // `door` and `request` must stay valid until the call ends. Request: InvokeRequest or
+  // GetResponseRequest.
+  template <typename Request>
+  void Begin(ServiceCall* call, CallDoor* door, const Request& request);
+  // GetAgentInfo's answer.
+  void FillAgentInfo(v1::AgentInfo* info) const;
+
   // Graceful drain (SIGTERM), in this order. StartDrain: new calls are refused with
   // UNAVAILABLE; calls in flight go on. WaitIdle: blocks until none is left or `timeout`
   // passed (true: none left). AbortAll: ends every call in flight with `status` (events already
@@ -74,14 +85,8 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
   };
   // `user_id` is the caller's own claim (request context), preferred in logs to the
   // forwarded user.
-  absl::StatusOr<Admission> Admit(grpc::CallbackServerContext* context,
-                                  const std::string& profile_name, const std::string& user_id,
-                                  CallInfo info);
-
-  // Admits the call and starts the reactor (after the app token arrived, for app identity),
-  // or makes it fail with the reason. Request: InvokeRequest or GetResponseRequest.
-  template <typename Reactor, typename Request>
-  Reactor* Begin(Reactor* reactor, grpc::CallbackServerContext* context, const Request& request);
+  absl::StatusOr<Admission> Admit(CallDoor& door, const std::string& profile_name,
+                                  const std::string& user_id, CallInfo info);
 
   std::shared_ptr<const Config> config_;
   Engine* engine_;

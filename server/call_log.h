@@ -1,4 +1,4 @@
-// One structured log line per RPC (both doors: REST calls arrive as in-process RPCs).
+// One structured log line per call (both doors).
 #ifndef AGENTGATEWAY_SERVER_CALL_LOG_H_
 #define AGENTGATEWAY_SERVER_CALL_LOG_H_
 
@@ -10,14 +10,12 @@
 #include <memory>
 #include <string>
 
-namespace grpc {
-class CallbackServerContext;
-}  // namespace grpc
-
 namespace agentgateway {
 
-// gRPC metadata key carrying the route template of a REST call (set by the REST door; only
-// used in the call's log line and capped in length).
+class CallDoor;
+
+// Metadata key carrying the route template of a REST call (set by the REST door; only used in
+// the call's log line and capped in length).
 inline constexpr char kRouteMetadataKey[] = "x-agentgateway-route";
 
 // What is known about a call once it was admitted. Never holds a token.
@@ -38,8 +36,8 @@ struct CallInfo {
   std::shared_ptr<void> slot;
   // Held for the reactor's whole life (drain waits for it before stopping the server).
   std::shared_ptr<void> lifetime;
-  // The call's server context (valid until the reactor's OnDone), for trailing metadata.
-  grpc::CallbackServerContext* context = nullptr;
+  // The call's door (valid until the call is done): trailing metadata, the deadline.
+  CallDoor* door = nullptr;
 };
 
 // Logs {"msg":"call","rpc","route","request_id","trace_id","profile","auth","user","code",

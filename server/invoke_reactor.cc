@@ -17,14 +17,7 @@ void InvokeReactor::Start(Engine& engine, const Profile& profile,
 
 Engine::InvokeDone InvokeReactor::OnResult() {
   return [this](absl::StatusOr<InvokeResult> result) {
-    if (!result.ok()) {
-      absl::Status abort;
-      {
-        absl::MutexLock lock(&control_->mu);
-        abort = control_->abort_status;
-      }
-      return Done(abort.ok() ? result.status() : abort);
-    }
+    if (!result.ok()) return Done(control_->EndStatus(result.status()));
     response_->set_response_json(std::move(result->response_json));
     response_->set_id(std::move(result->id));
     response_->set_status(std::move(result->status));
@@ -38,35 +31,12 @@ void InvokeReactor::Track(absl::StatusOr<std::shared_ptr<RunHandle>> run) {
     Metrics::Get().Denial(DenialReason(run.status()));
     return Fail(run.status());
   }
-  bool cancel;
-  {
-    absl::MutexLock lock(&control_->mu);
-    control_->run = *run;
-    cancel = control_->cancelled;
-  }
-  if (cancel) (*run)->Cancel();
-}
-
-void InvokeReactor::Control::Cancel() {
-  std::shared_ptr<RunHandle> to_cancel;
-  {
-    absl::MutexLock lock(&mu);
-    cancelled = true;
-    to_cancel = run;
-  }
-  if (to_cancel) to_cancel->Cancel();
+  control_->Set(*std::move(run));
 }
 
 CallRegistry::AbortFn InvokeReactor::AbortFn() {
-  return [weak = std::weak_ptr<Control>(control_)](const absl::Status& status) {
-    std::shared_ptr<Control> control = weak.lock();
-    if (!control) return;
-    {
-      absl::MutexLock lock(&control->mu);
-      if (!control->abort_status.ok()) return;
-      control->abort_status = status;
-    }
-    control->Cancel();
+  return [weak = std::weak_ptr<RunControl>(control_)](const absl::Status& status) {
+    if (std::shared_ptr<RunControl> control = weak.lock()) control->Abort(status);
   };
 }
 

@@ -9,29 +9,32 @@
 
 #include <memory>
 
-#include "absl/synchronization/mutex.h"
 #include "agentgateway/v1/agent_service.pb.h"
 #include "server/call_log.h"
 #include "server/call_registry.h"
 #include "server/engine.h"
+#include "server/run_control.h"
+#include "server/service_call.h"
 
 namespace agentgateway {
 
-class InvokeReactor final : public grpc::ServerUnaryReactor {
+class InvokeReactor final : public grpc::ServerUnaryReactor, public ServiceCall {
  public:
-  explicit InvokeReactor(v1::InvokeResponse* response) : response_(response) {
+  InvokeReactor(grpc::CallbackServerContext* context, v1::InvokeResponse* response)
+      : door_(context), response_(response) {
     info_.rpc = "Invoke";
   }
 
-  CallInfo& info() { return info_; }
+  CallDoor* door() { return &door_; }
 
+  // ServiceCall.
+  CallInfo& info() override { return info_; }
   void Start(Engine& engine, const Profile& profile, const v1::InvokeRequest& request,
-             RunContext context);
+             RunContext context) override;
   void Start(Engine& engine, const Profile& profile, const v1::GetResponseRequest& request,
-             RunContext context);
-  void Fail(const absl::Status& status);
-  // Ends the call with a status of the gateway's choosing (drain). Any thread, any time.
-  CallRegistry::AbortFn AbortFn();
+             RunContext context) override;
+  void Fail(const absl::Status& status) override;
+  CallRegistry::AbortFn AbortFn() override;
 
   void OnCancel() override;
   void OnDone() override;
@@ -44,20 +47,13 @@ class InvokeReactor final : public grpc::ServerUnaryReactor {
   void Track(absl::StatusOr<std::shared_ptr<RunHandle>> run);
   void Done(const absl::Status& status);
 
+  GrpcCallDoor door_;
   v1::InvokeResponse* response_;
   CallInfo info_;
   grpc::Status final_;  // written before Finish, read in OnDone
 
-  // What a cancel or an abort needs; shared so an abort racing with the call's end finds it.
-  struct Control {
-    absl::Mutex mu;
-    std::shared_ptr<RunHandle> run ABSL_GUARDED_BY(mu);
-    bool cancelled ABSL_GUARDED_BY(mu) = false;
-    absl::Status abort_status ABSL_GUARDED_BY(mu);  // non-OK: the status to end with
-    // Cancels the run (now, or as soon as it is set).
-    void Cancel();
-  };
-  std::shared_ptr<Control> control_ = std::make_shared<Control>();
+  // Shared so an abort racing with the call's end finds it.
+  std::shared_ptr<RunControl> control_ = std::make_shared<RunControl>();
 };
 
 }  // namespace agentgateway

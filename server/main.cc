@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gateway/http_server.h"
 #include "server/agent_service.h"
+#include "server/direct_backend.h"
 #include "server/config.h"
 #include "server/config_report.h"
 #include "server/render.h"
@@ -397,8 +398,9 @@ int main(int argc, char** argv) {
       http_options.tls_client_ca_pem = *std::move(ca);
     }
   }
+  // The REST door calls the service in-process, under the same rules as gRPC callers.
   auto http = agentgateway::gateway::HttpServer::Create(
-      http_options, grpc_server->InProcessChannel(grpc::ChannelArguments()));
+      http_options, agentgateway::MakeDirectBackend(&service));
   if (!http.ok()) return Fail(std::string(http.status().message()));
 
   std::string grpc_host = grpc_listen.substr(0, grpc_listen.rfind(':'));

@@ -210,7 +210,10 @@ class StreamReactor::State final : public EventSink {
   grpc::Status finished_with_ ABSL_GUARDED_BY(mu_);
 };
 
-StreamReactor::StreamReactor() : state_(std::make_shared<State>(this)) { info_.rpc = "Stream"; }
+StreamReactor::StreamReactor(grpc::CallbackServerContext* context)
+    : door_(context), state_(std::make_shared<State>(this)) {
+  info_.rpc = "Stream";
+}
 StreamReactor::~StreamReactor() = default;
 
 void StreamReactor::Start(Engine& engine, const Profile& profile,

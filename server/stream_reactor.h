@@ -19,27 +19,31 @@
 #include "server/call_log.h"
 #include "server/call_registry.h"
 #include "server/engine.h"
+#include "server/service_call.h"
 
 namespace agentgateway {
 
-class StreamReactor final : public grpc::ServerWriteReactor<v1::StreamEvent> {
+class StreamReactor final : public grpc::ServerWriteReactor<v1::StreamEvent>,
+                            public ServiceCall {
  public:
   static constexpr std::size_t kPauseAt = 64;
   static constexpr std::size_t kResumeAt = 16;
   static constexpr std::size_t kPauseAtBytes = 128 * 1024;
   static constexpr std::size_t kResumeAtBytes = 32 * 1024;
 
-  StreamReactor();
+  explicit StreamReactor(grpc::CallbackServerContext* context);
   ~StreamReactor() override;
 
-  CallInfo& info() { return info_; }
+  CallDoor* door() { return &door_; }
 
+  // ServiceCall. AbortFn: stops upstream, sends what is queued, then finishes with the status;
+  // safe from any thread, even after the reactor is gone.
+  CallInfo& info() override { return info_; }
+  using ServiceCall::Start;
   void Start(Engine& engine, const Profile& profile, const v1::InvokeRequest& request,
-             RunContext context);
-  void Fail(const absl::Status& status);
-  // Ends the call with a status of the gateway's choosing (drain): stops upstream, sends what
-  // is queued, then finishes with it. Safe from any thread, even after the reactor is gone.
-  CallRegistry::AbortFn AbortFn();
+             RunContext context) override;
+  void Fail(const absl::Status& status) override;
+  CallRegistry::AbortFn AbortFn() override;
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -47,6 +51,7 @@ class StreamReactor final : public grpc::ServerWriteReactor<v1::StreamEvent> {
 
  private:
   class State;
+  GrpcCallDoor door_;
   std::shared_ptr<State> state_;
   CallInfo info_;
 };

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "server/direct_backend.h"
 #include "tests/integration/stack.h"
 
 namespace agentgateway::testing {
@@ -225,7 +226,7 @@ class EmptyCompletedTest : public ::testing::Test {
                 .release();
     gateway::HttpServerOptions options;
     options.port = 0;
-    auto http = gateway::HttpServer::Create(options, server_->InProcessChannel({}));
+    auto http = gateway::HttpServer::Create(options, MakeDirectBackend(service_));
     ASSERT_TRUE(http.ok()) << http.status();
     http_ = http->release();
   }

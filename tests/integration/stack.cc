@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "server/direct_backend.h"
 #include "server/upstream/sse_decoder.h"
 
 namespace agentgateway::testing {
@@ -109,8 +110,7 @@ std::unique_ptr<Stack> Stack::Start(const StackOptions& options) {
     return identity::NotReadyReason(*tokens);
   };
   ho.max_body_bytes = 1 << 20;
-  auto http = gateway::HttpServer::Create(
-      ho, s->grpc_server_->InProcessChannel(grpc::ChannelArguments()));
+  auto http = gateway::HttpServer::Create(ho, MakeDirectBackend(s->service_.get()));
   if (!http.ok()) {
     ADD_FAILURE() << "http: " << http.status();
     return nullptr;

@@ -19,6 +19,7 @@
 
 #include "agentgateway/v1/agent_service.grpc.pb.h"
 #include "gateway/http_server.h"
+#include "server/direct_backend.h"
 #include "server/agent_service.h"
 #include "server/config.h"
 #include "server/identity/token_source.h"
@@ -85,8 +86,7 @@ class CancelTimingTest : public ::testing::TestWithParam<CancelCase> {
 
     gateway::HttpServerOptions ho;
     ho.port = 0;
-    auto http =
-        gateway::HttpServer::Create(ho, grpc_server_->InProcessChannel(grpc::ChannelArguments()));
+    auto http = gateway::HttpServer::Create(ho, MakeDirectBackend(service_.get()));
     ASSERT_TRUE(http.ok()) << http.status();
     http_ = *std::move(http);
   }
