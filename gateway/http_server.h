@@ -46,6 +46,9 @@ struct HttpServerOptions {
   std::function<std::string()> readiness_problem;
   // identity.trusted_proxy: whether GET /agent/whoami shows the forwarded identity headers.
   bool trusted_proxy = false;
+  // The profile serving the Supervisor API drop-in route (POST /ai-gateway/mlflow/v1/responses);
+  // empty: the route answers 404 saying how to turn it on.
+  std::string dropin_profile;
 };
 
 class HttpServer {

@@ -388,7 +388,9 @@ template <class Stream>
 void HttpSession<Stream>::Dispatch(HttpRequest request) {
   in_request_ = true;
   env_->registry->RequestStarted();
-  ServerState state{.draining = Draining(), .trusted_proxy = env_->options.trusted_proxy};
+  ServerState state{.draining = Draining(),
+                    .trusted_proxy = env_->options.trusted_proxy,
+                    .dropin_profile = env_->options.dropin_profile};
   if (env_->options.readiness_problem) {
     std::string_view route = RouteTemplate(request.target);
     if (route == "/readyz" || route == "/health/ready") {

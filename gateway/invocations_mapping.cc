@@ -31,10 +31,10 @@ constexpr std::array<std::string_view, 4> kRoles = {"user", "assistant", "system
 constexpr std::array<std::string_view, 4> kPartTypes = {"input_text", "input_image",
                                                         "input_file", "output_text"};
 // Top-level fields tolerated and carried in extra_json (protocol.md section 3).
-constexpr std::array<std::string_view, 14> kExtraFields = {
+constexpr std::array<std::string_view, 15> kExtraFields = {
     "tool_choice", "tools",  "max_output_tokens", "metadata", "parallel_tool_calls",
     "reasoning",   "store",  "temperature",       "text",     "top_p",
-    "user",        "databricks_options", "background", "instructions"};
+    "user",        "databricks_options", "background", "instructions", "trace_destination"};
 
 template <std::size_t N>
 bool Contains(const std::array<std::string_view, N>& set, std::string_view s) {

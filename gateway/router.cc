@@ -200,6 +200,39 @@ RouteResult RoutePoll(const HttpRequest& request, ApiFlavor flavor, std::string 
   return result;
 }
 
+// The Supervisor API's path (kDropinPath): the drop-in profile's calls, with the caller's
+// Authorization passed on as its identity.
+RouteResult RouteDropin(const HttpRequest& request, std::string_view path,
+                        const ServerState& state, std::string request_id) {
+  RouteResult result;
+  result.request_id = request_id;
+  if (state.dropin_profile.empty()) {
+    result.response = MakeErrorResponse(
+        ApiFlavor::kResponses, 404,
+        "this gateway serves no Supervisor API drop-in route: set agent_from_request: true on a "
+        "profile with engine: local to run Supervisor API requests here",
+        "not_found");
+    return result;
+  }
+  if (path == kDropinPath) {
+    if (request.method != "POST") {
+      result.response = MethodNotAllowed(ApiFlavor::kResponses, request.method, "POST");
+      return result;
+    }
+    result = RouteInvocation(request, ApiFlavor::kResponses, state.dropin_profile, request_id);
+  } else {
+    result = RoutePoll(request, ApiFlavor::kResponses, state.dropin_profile,
+                       path.substr(kDropinPath.size() + 1), request_id);
+  }
+  if (result.rpc.has_value()) {
+    if (auto authorization = request.Header("authorization");
+        authorization.has_value() && IsPrintableAscii(*authorization)) {
+      result.rpc->metadata.emplace_back("authorization", std::string(*authorization));
+    }
+  }
+  return result;
+}
+
 ApiFlavor FlavorOf(absl::string_view door) {
   return door == "responses" ? ApiFlavor::kResponses : ApiFlavor::kInvocations;
 }
@@ -220,11 +253,15 @@ std::string NewRequestId() {
 std::string_view RouteTemplate(std::string_view target) {
   std::string_view path = PathOf(target);
   static constexpr std::string_view kFixed[] = {
-      "/invocations", "/responses", "/health", "/health/ready", "/health/live", "/readyz",
-      "/livez",       "/agent/info", "/metrics", "/", "/agent/whoami"};
+      "/invocations", "/responses",  "/health", "/health/ready", "/health/live", "/readyz",
+      "/livez",       "/agent/info", "/metrics", "/",           "/agent/whoami", kDropinPath};
   if (std::optional<ChatAsset> asset = FindChatAsset(path); asset.has_value()) return asset->path;
   for (std::string_view fixed : kFixed) {
     if (path == fixed) return fixed;
+  }
+  if (absl::StartsWith(Av(path), Cat(kDropinPath, "/")) && path.size() > kDropinPath.size() + 1 &&
+      path.find('/', kDropinPath.size() + 1) == std::string_view::npos) {
+    return "/ai-gateway/mlflow/v1/responses/{id}";
   }
   std::vector<absl::string_view> segments = absl::StrSplit(Av(path), '/');
   auto is_door = [](absl::string_view s) { return s == "responses" || s == "invocations"; };
@@ -257,6 +294,9 @@ RouteResult Route(const HttpRequest& request, const ServerState& state) {
   RouteResult result;
   result.request_id = request_id;
 
+  if (path == kDropinPath || absl::StartsWith(Av(path), Cat(kDropinPath, "/"))) {
+    return RouteDropin(request, path, state, std::move(request_id));
+  }
   if (path == "/invocations" || path == "/responses") {
     ApiFlavor flavor = path == "/responses" ? ApiFlavor::kResponses : ApiFlavor::kInvocations;
     if (!post) {

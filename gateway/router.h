@@ -67,7 +67,15 @@ struct ServerState {
   // Whether forwarded identity headers count (identity.trusted_proxy): /agent/whoami shows
   // them only then, since otherwise calls ignore them.
   bool trusted_proxy = false;
+  // The profile behind the Supervisor API drop-in route, or empty (the route is off).
+  std::string dropin_profile;
 };
+
+// The Supervisor API's own path: its callers change only their base URL to reach the gateway.
+// POST runs the request's agent on the drop-in profile (OpenAI Responses shapes, JSON or SSE);
+// the caller's `Authorization: Bearer` token is its identity in a user-mode profile. GET
+// {path}/{id} polls a background run.
+inline constexpr std::string_view kDropinPath = "/ai-gateway/mlflow/v1/responses";
 
 // Background runs are polled with GET /responses/{id} (OpenAI shape) or GET /invocations/{id}
 // (MLflow shape: custom_outputs added, {"detail"} errors), and GET /agents/{name}/responses/{id}
@@ -98,7 +106,8 @@ HeaderList SseResponseHeaders();
 // `/invocations`, `/responses`, `/agents/{name}/invocations`, `/agents/{name}/responses`,
 // `/responses/{id}`, `/invocations/{id}`, `/agents/{name}/responses/{id}`,
 // `/agents/{name}/invocations/{id}`, `/health`, `/health/ready`, `/health/live`, `/readyz`,
-// `/livez`, `/agent/info`, `/agent/whoami`, `/metrics`, `/`, `/chat.js`, `/chat.css`,
+// `/livez`, `/agent/info`, `/agent/whoami`, `/metrics`, `/ai-gateway/mlflow/v1/responses`,
+// `/ai-gateway/mlflow/v1/responses/{id}`, `/`, `/chat.js`, `/chat.css`,
 // `/markdown.js`, or `other` (a bounded set: never the raw path).
 std::string_view RouteTemplate(std::string_view target);
 

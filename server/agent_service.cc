@@ -1,5 +1,7 @@
 #include "server/agent_service.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "server/invoke_reactor.h"
@@ -17,6 +19,20 @@ constexpr const char* kForwardedKeys[] = {"x-forwarded-access-token", "x-forward
 // The caller's own user claim, when its request carries one (a poll carries none).
 std::string UserIdOf(const v1::InvokeRequest& request) { return request.context().user_id(); }
 std::string UserIdOf(const v1::GetResponseRequest&) { return {}; }
+// The request that may define its own agent (agent_from_request profiles); a poll does not.
+const v1::InvokeRequest* InvokeOf(const v1::InvokeRequest& request) { return &request; }
+const v1::InvokeRequest* InvokeOf(const v1::GetResponseRequest&) { return nullptr; }
+
+// The token of an `Authorization: Bearer <token>` value, or empty.
+std::string BearerToken(const std::string& authorization) {
+  constexpr absl::string_view kScheme = "bearer ";
+  const absl::string_view value(authorization);
+  if (value.size() <= kScheme.size() ||
+      !absl::EqualsIgnoreCase(value.substr(0, kScheme.size()), kScheme)) {
+    return {};
+  }
+  return std::string(absl::StripAsciiWhitespace(value.substr(kScheme.size())));
+}
 
 }  // namespace
 
@@ -89,8 +105,8 @@ AgentServiceImpl::AgentServiceImpl(std::shared_ptr<const Config> config, Engine*
 }
 
 absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
-    CallDoor& door, const std::string& profile_name,
-    const std::string& user_id, CallInfo info) {
+    CallDoor& door, const std::string& profile_name, const std::string& user_id, CallInfo info,
+    const v1::InvokeRequest* invoke) {
   Admission a;
   a.info = std::move(info);
   a.info.request_id = door.Metadata("x-request-id");
@@ -128,6 +144,19 @@ absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
         {&running, [](std::atomic<std::size_t>* n) { n->fetch_sub(1); }}});
   }
 
+  // A drop-in profile runs the agent the request defines (its model, instructions, tools), kept
+  // alive by the call and by the engine's run context.
+  const bool agent_from_request = a.profile->agent_from_request;
+  if (agent_from_request && invoke != nullptr) {
+    absl::StatusOr<Profile> agent =
+        AgentFromRequest(*a.profile, invoke->model(), invoke->extra_json());
+    if (!agent.ok()) return agent.status();
+    auto owned = std::make_shared<const Profile>(*std::move(agent));
+    a.profile = owned.get();
+    a.info.request_agent = owned;
+    a.run.profile_owner = std::move(owned);
+  }
+
   std::string user_token, forwarded_user;
   if (options_.trusted_proxy) {
     user_token = door.Metadata("x-forwarded-access-token");
@@ -143,14 +172,18 @@ absl::StatusOr<AgentServiceImpl::Admission> AgentServiceImpl::Admit(
     }
   }
   a.info.user = user_id.empty() ? forwarded_user : user_id;
+  if (user_token.empty() && agent_from_request) {
+    // Callers of the drop-in route send their own token, as they did to the Supervisor API.
+    user_token = BearerToken(door.Metadata("authorization"));
+  }
 
   if (a.profile->auth == "user") {
     // Never fall back to the app identity (design.md, "Never the wrong identity").
     if (user_token.empty()) {
       return absl::UnauthenticatedError(absl::StrCat(
-          "profile '", a.profile->name,
-          "' runs tools as the requesting user, but the request has no X-Forwarded-Access-Token "
-          "header (gRPC metadata x-forwarded-access-token)",
+          "profile '", a.profile->name, "' runs tools as the requesting user, but the request has ",
+          agent_from_request ? "no Authorization: Bearer token and " : "",
+          "no X-Forwarded-Access-Token header (gRPC metadata x-forwarded-access-token)",
           options_.trusted_proxy ? ""
                                  : "; forwarded identity headers are only honoured when "
                                    "identity.trusted_proxy is true"));
@@ -221,7 +254,7 @@ void AgentServiceImpl::Begin(ServiceCall* reactor, CallDoor* door, const Request
     return;
   }
   absl::StatusOr<Admission> admitted =
-      Admit(*door, request.profile(), UserIdOf(request), reactor->info());
+      Admit(*door, request.profile(), UserIdOf(request), reactor->info(), InvokeOf(request));
   if (!admitted.ok()) {
     Metrics::Get().Denial(DenialReason(admitted.status()));
     reactor->Fail(admitted.status());

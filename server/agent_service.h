@@ -85,8 +85,10 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
   };
   // `user_id` is the caller's own claim (request context), preferred in logs to the
   // forwarded user.
+  // `invoke`: the request, when it may define its own agent (null for a poll).
   absl::StatusOr<Admission> Admit(CallDoor& door, const std::string& profile_name,
-                                  const std::string& user_id, CallInfo info);
+                                  const std::string& user_id, CallInfo info,
+                                  const v1::InvokeRequest* invoke);
 
   std::shared_ptr<const Config> config_;
   Engine* engine_;

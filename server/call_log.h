@@ -38,6 +38,8 @@ struct CallInfo {
   std::shared_ptr<void> lifetime;
   // The call's door (valid until the call is done): trailing metadata, the deadline.
   CallDoor* door = nullptr;
+  // The agent the request defined (profiles with agent_from_request), kept for the call's life.
+  std::shared_ptr<const void> request_agent;
 };
 
 // Logs {"msg":"call","rpc","route","request_id","trace_id","profile","auth","user","code",

@@ -183,8 +183,9 @@ const std::vector<std::string>& RequiredToolKeys(std::string_view type) {
   return it == kKeys.end() ? kNone : it->second;
 }
 
+// `original`: the tool as JSON (a request's), kept byte for byte instead of the YAML's reading.
 void ParseTool(const YAML::Node& node, const std::string& path, Profile& profile,
-               Problems& problems) {
+               Problems& problems, const json::value* original = nullptr) {
   if (!node.IsMap()) {
     problems.Add(path, "must be a mapping with a `type` key");
     return;
@@ -195,7 +196,7 @@ void ParseTool(const YAML::Node& node, const std::string& path, Profile& profile
                                  "knowledge_assistant, uc_connection, app, function");
     return;
   }
-  json::value tool = YamlToJson(node, /*numbers=*/false);
+  json::value tool = original != nullptr ? *original : YamlToJson(node, /*numbers=*/false);
   if (type == "function") {
     static const std::regex kName("^[a-zA-Z0-9_-]{1,64}$");
     std::string name = OptionalString(node, "name", path, problems);
@@ -232,6 +233,19 @@ void ParseTool(const YAML::Node& node, const std::string& path, Profile& profile
     }
   }
   profile.tools.push_back(ToolSpec{type, json::serialize(tool)});
+}
+
+// Client-side function tools next to hosted ones: refused unless the profile allows the mix.
+void CheckMixedTools(const Profile& p, const std::string& where, Problems& problems) {
+  std::size_t functions = 0, hosted = 0;
+  for (const ToolSpec& tool : p.tools) ++(tool.type == "function" ? functions : hosted);
+  if (functions != 0 && hosted != 0 && !p.allow_mixed_tools) {
+    problems.Add(where,
+                 absl::StrCat("mixes ", functions, " client-side function tool(s) with ", hosted,
+                              " hosted tool(s), which the Supervisor API documents as "
+                              "unsupported; split them into two profiles, or set "
+                              "mixed_tools: allow to send them together"));
+  }
 }
 
 // `mcp_approvals: {approve: [server | server/tool, ...], deny: [...], max_rounds: N}`. Every
@@ -298,15 +312,25 @@ void ParseProfile(const std::string& name, const YAML::Node& node, Problems& pro
   static const std::set<std::string> kKnown = {
       "model",        "instructions",      "engine",      "auth",          "tools",
       "allowed_models", "pass_through",    "trace_destination", "mixed_tools", "mcp_approvals",
-      "limits"};
+      "limits",       "agent_from_request"};
   for (const auto& kv : node) {
     std::string key = kv.first.as<std::string>();
     if (!kKnown.count(key)) problems.Add(path + "." + key, "unknown key");
   }
   Profile p;
   p.name = name;
+  if (YAML::Node from_request = node["agent_from_request"]; from_request) {
+    if (!from_request.IsScalar() || (from_request.Scalar() != "true" &&
+                                     from_request.Scalar() != "false")) {
+      problems.Add(path + ".agent_from_request", "must be true or false");
+    } else {
+      p.agent_from_request = from_request.Scalar() == "true";
+    }
+  }
   p.model = OptionalString(node, "model", path, problems);
-  if (p.model.empty()) problems.Add(path + ".model", "required (the upstream model name)");
+  if (p.model.empty() && !p.agent_from_request) {
+    problems.Add(path + ".model", "required (the upstream model name)");
+  }
   p.instructions = OptionalString(node, "instructions", path, problems);
   p.engine = OptionalString(node, "engine", path, problems, "supervisor");
   if (p.engine != "supervisor" && p.engine != "local") {
@@ -342,19 +366,20 @@ void ParseProfile(const std::string& name, const YAML::Node& node, Problems& pro
   } else {
     p.allow_mixed_tools = mixed == "allow";
   }
-  std::vector<std::string> functions, hosted;
-  for (const ToolSpec& tool : p.tools) {
-    (tool.type == "function" ? functions : hosted).push_back(tool.type);
-  }
-  if (!functions.empty() && !hosted.empty() && !p.allow_mixed_tools) {
-    problems.Add(path + ".tools",
-                 absl::StrCat("mixes ", functions.size(), " client-side function tool(s) with ",
-                              hosted.size(),
-                              " hosted tool(s), which the Supervisor API documents as "
-                              "unsupported; split them into two profiles, or set "
-                              "mixed_tools: allow to send them together"));
-  }
+  CheckMixedTools(p, path + ".tools", problems);
   ParseApprovals(node["mcp_approvals"], path + ".mcp_approvals", p, problems);
+  if (p.agent_from_request) {
+    if (p.engine != "local") {
+      problems.Add(path + ".agent_from_request",
+                   "needs engine: local (the drop-in route runs Supervisor API requests on the "
+                   "gateway's own agent loop)");
+    }
+    if (!p.tools.empty() || !p.instructions.empty()) {
+      problems.Add(path + ".agent_from_request",
+                   "each request brings its own instructions and tools: leave this profile's "
+                   "`instructions` and `tools` out");
+    }
+  }
   if (YAML::Node limits = node["limits"]; limits && !limits.IsNull()) {
     if (!limits.IsMap()) {
       problems.Add(path + ".limits", "must be a mapping");
@@ -594,6 +619,16 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml_text, std::string_view 
       }
     }
     config.default_profile = OptionalString(root, "default_profile", "", problems);
+    for (const auto& [name, profile] : config.profiles) {
+      if (!profile.agent_from_request) continue;
+      if (!config.dropin_profile.empty()) {
+        problems.Add(absl::StrCat("profiles.", name, ".agent_from_request"),
+                     absl::StrCat("profile '", config.dropin_profile,
+                                  "' already serves the drop-in route; only one profile may"));
+        continue;
+      }
+      config.dropin_profile = name;
+    }
   } catch (const YAML::Exception& e) {
     problems.Add(absl::StrCat("line ", e.mark.line + 1), e.msg);
   }
@@ -620,6 +655,52 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
   std::stringstream buf;
   buf << in.rdbuf();
   return ParseConfig(buf.str(), path);
+}
+
+absl::StatusOr<Profile> AgentFromRequest(const Profile& base, std::string_view model,
+                                         std::string_view extra_json) {
+  Problems problems("request");
+  Profile p = base;
+  p.agent_from_request = false;
+  if (!model.empty()) p.model = std::string(model);
+  if (p.model.empty()) problems.Add("model", "required (the model endpoint the agent runs on)");
+  if (!base.allowed_models.empty() && !model.empty() &&
+      std::find(base.allowed_models.begin(), base.allowed_models.end(), p.model) ==
+          base.allowed_models.end()) {
+    problems.Add("model", absl::StrCat("'", p.model, "' is not allowed here (allowed: ",
+                                       absl::StrJoin(base.allowed_models, ", "), ")"));
+  }
+  p.allowed_models.clear();  // the model is decided
+  if (!extra_json.empty()) {
+    boost::system::error_code ec;
+    json::value extra = json::parse(extra_json, ec);
+    if (ec || !extra.is_object()) return absl::InvalidArgumentError("request: not a JSON object");
+    if (const json::value* v = extra.as_object().if_contains("instructions")) {
+      if (v->is_string()) {
+        p.instructions = std::string(v->as_string());
+      } else if (!v->is_null()) {
+        problems.Add("instructions", "must be a string");
+      }
+    }
+    if (const json::value* v = extra.as_object().if_contains("tools"); v && !v->is_null()) {
+      if (!v->is_array()) {
+        problems.Add("tools", "must be an array of tool objects");
+      } else {
+        for (std::size_t i = 0; i < v->as_array().size(); ++i) {
+          const json::value& tool = v->as_array()[i];
+          const std::string path = absl::StrCat("tools[", i, "]");
+          try {
+            ParseTool(YAML::Load(json::serialize(tool)), path, p, problems, &tool);
+          } catch (const YAML::Exception& e) {
+            problems.Add(path, e.msg);
+          }
+        }
+        CheckMixedTools(p, "tools", problems);
+      }
+    }
+  }
+  if (!problems.empty()) return problems.ToStatus();
+  return p;
 }
 
 Config EmbeddedDefaultConfig() {

@@ -74,6 +74,10 @@ struct Profile {
   bool allow_mixed_tools = false;
   ApprovalPolicy mcp_approvals;
   ProfileLimits limits;
+  // The Supervisor API drop-in (POST /ai-gateway/mlflow/v1/responses): each request brings its
+  // own agent (`model`, `instructions`, `tools`, checked like a profile's), run on this
+  // profile's engine (local), identity, limits and approval policy. At most one profile.
+  bool agent_from_request = false;
 };
 
 struct UpstreamConfig {
@@ -150,6 +154,8 @@ struct Config {
   ListenConfig listen;
   std::string default_profile;
   std::map<std::string, Profile> profiles;
+  // The profile with agent_from_request (the Supervisor API drop-in route), or empty.
+  std::string dropin_profile;
 
   const Profile* FindProfile(std::string_view name) const;  // empty name: the default
 };
@@ -164,6 +170,13 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path);
 
 // The configuration used when no file is given: one profile "default" against the emulator.
 Config EmbeddedDefaultConfig();
+
+// The agent one request defines for a profile with agent_from_request: `base` with the
+// request's model (else the profile's; within allowed_models when the profile lists any) and
+// the `instructions` and `tools` of `extra_json` (the request body's other top-level fields),
+// the tools checked as a config file's are. INVALID_ARGUMENT names every problem.
+absl::StatusOr<Profile> AgentFromRequest(const Profile& base, std::string_view model,
+                                         std::string_view extra_json);
 
 // Turns DATABRICKS_HOST ("adb-1.azuredatabricks.net", with or without scheme, trailing
 // slash tolerated) into the Supervisor API base URL https://host/ai-gateway/mlflow/v1.

@@ -228,8 +228,18 @@ std::string ConfigReport(const Config& config, const EnvLookup& env,
 
   absl::StrAppend(&out, "profiles (default: ", config.default_profile, ")\n");
   for (const auto& [name, p] : config.profiles) {
-    absl::StrAppend(&out, "  ", name, ": model ", p.model, ", engine ", p.engine, ", runs as ",
-                    p.auth == "user" ? "the requesting user" : "the app", "\n");
+    absl::StrAppend(&out, "  ", name, ": model ",
+                    p.model.empty() ? std::string("(from each request)") : p.model, ", engine ",
+                    p.engine, ", runs as ", p.auth == "user" ? "the requesting user" : "the app",
+                    "\n");
+    if (p.agent_from_request) {
+      absl::StrAppend(&out,
+                      "    serves the Supervisor API drop-in route POST "
+                      "/ai-gateway/mlflow/v1/responses: each request brings its model, "
+                      "instructions and tools",
+                      p.auth == "user" ? " and runs as its Authorization: Bearer token" : "",
+                      "\n");
+    }
     if (!p.allowed_models.empty()) {
       absl::StrAppend(&out, "    callers may pick: ", absl::StrJoin(p.allowed_models, ", "), "\n");
     }
@@ -248,7 +258,7 @@ std::string ConfigReport(const Config& config, const EnvLookup& env,
       }
       absl::StrAppend(&out, "    tool ", tool.type, " ", ToolName(tool), note, "\n");
     }
-    if (p.tools.empty()) absl::StrAppend(&out, "    no tools\n");
+    if (p.tools.empty() && !p.agent_from_request) absl::StrAppend(&out, "    no tools\n");
     if (p.auth == "user") {
       absl::StrAppend(&out, "    user token must carry: ", absl::StrJoin(needed, ", "), "\n");
     }

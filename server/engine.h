@@ -74,6 +74,9 @@ struct RunContext {
   std::string deadline_reason;  // empty: the caller's deadline (see HttpRequest)
   // Upstream attempts after the first; the engine counts them here for the call's log line.
   std::shared_ptr<std::atomic<int>> retries;
+  // Owns the Profile the engine was given when the request defined its own agent (a drop-in
+  // profile); engines keep their run's context, so the profile lives as long as the run.
+  std::shared_ptr<const void> profile_owner;
 };
 
 class Engine {

@@ -385,6 +385,7 @@ int main(int argc, char** argv) {
   };
   http_options.sse_heartbeat = config.listen.sse_heartbeat;
   http_options.trusted_proxy = service_options.trusted_proxy;
+  http_options.dropin_profile = config.dropin_profile;
   if (const agentgateway::ListenerTls& tls = config.listen.http_tls; tls.enabled()) {
     auto cert = agentgateway::ReadTextFile(tls.cert_file, "REST TLS certificate");
     auto key = agentgateway::ReadTextFile(tls.key_file, "REST TLS key");

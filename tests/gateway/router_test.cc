@@ -408,3 +408,70 @@ TEST(RouterTest, AgentInfoResponse) {
 
 }  // namespace
 }  // namespace agentgateway::gateway
+
+namespace agentgateway::gateway {
+namespace {
+
+// The Supervisor API's own path, for callers that only change their base URL (issue 9).
+TEST(DropinRouteTest, OffUnlessAProfileServesIt) {
+  RouteResult r = Route(Req("POST", "/ai-gateway/mlflow/v1/responses", kBody));
+  ASSERT_TRUE(r.response.has_value());
+  EXPECT_EQ(r.response->status, 404);
+  EXPECT_THAT(r.response->body, ::testing::HasSubstr("set agent_from_request: true on a profile"));
+  EXPECT_THAT(r.response->body, ::testing::HasSubstr(R"("type":"not_found_error")"));
+}
+
+TEST(DropinRouteTest, ASupervisorApiRequestBecomesACallOnTheDropinProfile) {
+  const ServerState state{.dropin_profile = "dropin"};
+  const std::string body =
+      R"({"model":"databricks-claude-sonnet-4-5","input":[{"role":"user","content":"hi"}],)"
+      R"("instructions":"Be brief.","tools":[{"type":"genie_space","genie_space":{"id":"g",)"
+      R"("description":"d"}}],"stream":true,"trace_destination":{"catalog_name":"c",)"
+      R"("schema_name":"s"}})";
+  RouteResult r = Route(Req("POST", "/ai-gateway/mlflow/v1/responses", body,
+                            {{"authorization", "Bearer dapi-123"}, {"x-request-id", "rid-1"}}),
+                        state);
+  ASSERT_TRUE(r.rpc.has_value()) << (r.response ? r.response->body : "");
+  EXPECT_EQ(r.rpc->kind, RpcPlan::Kind::kStream);
+  EXPECT_EQ(r.rpc->flavor, ApiFlavor::kResponses);  // OpenAI Responses shapes, as upstream's
+  EXPECT_EQ(r.rpc->request.profile(), "dropin");
+  EXPECT_EQ(r.rpc->request.model(), "databricks-claude-sonnet-4-5");
+  EXPECT_THAT(r.rpc->request.extra_json(), ::testing::HasSubstr(R"("instructions":"Be brief.")"));
+  EXPECT_THAT(r.rpc->request.extra_json(), ::testing::HasSubstr(R"("tools":[{"type":"genie_space")"));
+  EXPECT_THAT(r.rpc->request.extra_json(), ::testing::HasSubstr(R"("trace_destination":)"));
+  EXPECT_THAT(r.rpc->metadata,
+              ::testing::Contains(std::pair<std::string, std::string>("authorization",
+                                                                      "Bearer dapi-123")));
+  EXPECT_THAT(r.rpc->metadata,
+              ::testing::Contains(std::pair<std::string, std::string>(
+                  "x-agentgateway-route", "/ai-gateway/mlflow/v1/responses")));
+  // Other routes never pass the caller's Authorization on.
+  RouteResult plain = Route(
+      Req("POST", "/responses", kBody, {{"authorization", "Bearer dapi-123"}}), state);
+  ASSERT_TRUE(plain.rpc.has_value());
+  for (const auto& [key, value] : plain.rpc->metadata) EXPECT_NE(key, "authorization");
+}
+
+TEST(DropinRouteTest, PollsMethodsAndBadBodies) {
+  const ServerState state{.dropin_profile = "dropin"};
+  RouteResult poll = Route(Req("GET", "/ai-gateway/mlflow/v1/responses/resp_1"), state);
+  ASSERT_TRUE(poll.rpc.has_value());
+  EXPECT_EQ(poll.rpc->kind, RpcPlan::Kind::kGetResponse);
+  EXPECT_EQ(poll.rpc->get_response.id(), "resp_1");
+  EXPECT_EQ(poll.rpc->get_response.profile(), "dropin");
+  RouteResult get = Route(Req("GET", "/ai-gateway/mlflow/v1/responses"), state);
+  ASSERT_TRUE(get.response.has_value());
+  EXPECT_EQ(get.response->status, 405);
+  EXPECT_EQ(HeaderOf(*get.response, "allow"), "POST");
+  RouteResult bad = Route(Req("POST", "/ai-gateway/mlflow/v1/responses", R"({"model":"m"})"), state);
+  ASSERT_TRUE(bad.response.has_value());
+  EXPECT_EQ(bad.response->status, 400);
+  EXPECT_THAT(bad.response->body, ::testing::HasSubstr("\\\"input\\\" is required"));
+  EXPECT_EQ(RouteTemplate("/ai-gateway/mlflow/v1/responses"), "/ai-gateway/mlflow/v1/responses");
+  EXPECT_EQ(RouteTemplate("/ai-gateway/mlflow/v1/responses/abc"),
+            "/ai-gateway/mlflow/v1/responses/{id}");
+  EXPECT_EQ(RouteTemplate("/ai-gateway/mlflow/v1/other"), "other");
+}
+
+}  // namespace
+}  // namespace agentgateway::gateway

@@ -123,3 +123,26 @@ TEST(ConfigReportTest, SaysWhereTheUpstreamAndIdentityComeFrom) {
 
 }  // namespace
 }  // namespace agentgateway
+
+namespace agentgateway {
+namespace {
+
+TEST(ConfigReportTest, NamesTheProfileServingTheDropinRoute) {
+  auto config = ParseConfig(R"(
+default_profile: dropin
+profiles:
+  dropin: {engine: local, auth: user, agent_from_request: true}
+)",
+                            "c.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  std::string report = ConfigReport(*config, [](const std::string&) { return std::string(); }, {});
+  EXPECT_THAT(report, ::testing::HasSubstr(
+                          "  dropin: model (from each request), engine local, runs as the "
+                          "requesting user\n    serves the Supervisor API drop-in route POST "
+                          "/ai-gateway/mlflow/v1/responses: each request brings its model, "
+                          "instructions and tools and runs as its Authorization: Bearer token\n"));
+  EXPECT_THAT(report, ::testing::Not(::testing::HasSubstr("no tools")));
+}
+
+}  // namespace
+}  // namespace agentgateway

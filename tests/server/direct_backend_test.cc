@@ -75,12 +75,16 @@ class DirectBackendTest : public ::testing::Test {
     config->profiles["user"] = Profile{.name = "user", .model = "m", .auth = "user"};
     config->profiles["limited"] =
         Profile{.name = "limited", .model = "m", .limits = {.max_concurrent_calls = 1}};
+    config->profiles["dropin"] = Profile{
+        .name = "dropin", .engine = "local", .auth = "user", .agent_from_request = true};
+    config->dropin_profile = "dropin";
     ServiceOptions options;
     options.trusted_proxy = true;
     service_ = std::make_unique<AgentServiceImpl>(config, &engine_, app_tokens_.get(), options);
     backend_ = MakeDirectBackend(service_.get());
     gateway::HttpServerOptions http_options;
     http_options.port = 0;
+    http_options.dropin_profile = config->dropin_profile;
     auto http = gateway::HttpServer::Create(http_options, backend_);
     ASSERT_TRUE(http.ok()) << http.status();
     http_ = *std::move(http);
@@ -194,7 +198,7 @@ TEST_F(DirectBackendTest, UnaryResultAndEngineRetryAfter) {
 TEST_F(DirectBackendTest, AdmissionRefusalsKeepTheirCodes) {
   TestResponse r = Exchange(MakeRequest("POST", "/agents/nope/invocations", kStreamBody));
   EXPECT_EQ(r.status, 404);
-  EXPECT_THAT(r.body, HasSubstr("unknown agent profile 'nope'; known: app, limited, user"));
+  EXPECT_THAT(r.body, HasSubstr("unknown agent profile 'nope'; known: app, dropin, limited, user"));
   r = Exchange(MakeRequest("POST", "/agents/nope/invocations", kJsonBody));
   EXPECT_EQ(r.status, 404);
   // A user-identity profile without the forwarded token: 401, never the app's identity.
@@ -332,6 +336,50 @@ TEST_F(DirectBackendTest, AgentInfoIsAnsweredInProcess) {
   EXPECT_EQ(r.status, 200);
   EXPECT_THAT(r.body, HasSubstr("\"default_profile\":\"app\""));
   EXPECT_THAT(r.body, HasSubstr("\"limited\""));
+}
+
+// The Supervisor API drop-in: the request's agent runs on the drop-in profile's engine, as the
+// caller's own bearer token.
+TEST_F(DirectBackendTest, TheDropinRouteRunsTheRequestsAgentAsTheCallersToken) {
+  const std::string body =
+      R"({"model":"databricks-claude-sonnet-4-5","input":[{"role":"user","content":"hi"}],)"
+      R"("instructions":"Be brief.","tools":[{"type":"genie_space","genie_space":{"id":"g1",)"
+      R"("description":"Sales"}}],"stream":true})";
+  TestHttpClient client(http_->port());
+  ASSERT_TRUE(client.Send(MakeRequest("POST", "/ai-gateway/mlflow/v1/responses", body,
+                                      {{"authorization", "Bearer dapi-caller-token"}})));
+  auto run = engine_.WaitRun(0);
+  ASSERT_NE(run, nullptr);
+  EXPECT_EQ(engine_.last_token(), "dapi-caller-token");
+  EXPECT_EQ(engine_.last_model(), "databricks-claude-sonnet-4-5");
+  EXPECT_EQ(engine_.last_instructions(), "Be brief.");
+  EXPECT_THAT(engine_.last_tools(),
+              ::testing::ElementsAre(R"({"type":"genie_space","genie_space":{"id":"g1",)"
+                                     R"("description":"Sales"}})"));
+  run->Emit("response.output_text.delta", R"({"type":"response.output_text.delta","delta":"x"})");
+  run->Finish(absl::OkStatus());
+  auto r = client.ReadResponse();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_THAT(r->body, HasSubstr("event: response.output_text.delta\n"));
+}
+
+TEST_F(DirectBackendTest, TheDropinRouteRefusesAMissingTokenAndABadAgent) {
+  const std::string body =
+      R"({"model":"m","input":[{"role":"user","content":"hi"}],"tools":[{"type":"shell"}]})";
+  TestResponse r = Exchange(MakeRequest("POST", "/ai-gateway/mlflow/v1/responses",
+                                        R"({"model":"m","input":[{"role":"user","content":"hi"}]})"));
+  EXPECT_EQ(r.status, 401);
+  EXPECT_THAT(r.body, HasSubstr("no Authorization: Bearer token"));
+  r = Exchange(MakeRequest("POST", "/ai-gateway/mlflow/v1/responses", body,
+                           {{"authorization", "Bearer t"}}));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("tools[0].type: unknown tool type 'shell'"));
+  // The caller's Authorization counts on the drop-in route only.
+  r = Exchange(MakeRequest("POST", "/agents/user/invocations", kJsonBody,
+                           {{"authorization", "Bearer t"}}));
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(engine_.WaitRun(0, std::chrono::milliseconds(0)), nullptr);
 }
 
 // agentgateway_cancellations_total{by="caller"}, from the metrics text.

@@ -116,6 +116,10 @@ class FakeEngine final : public Engine {
     last_deadline_ = context.deadline;
     last_deadline_reason_ = context.deadline_reason;
     last_profile_ = profile.name;
+    last_model_ = profile.model;
+    last_instructions_ = profile.instructions;
+    last_tools_.clear();
+    for (const ToolSpec& tool : profile.tools) last_tools_.push_back(tool.json);
     runs_.push_back(run);
     cv_.notify_all();
     return run;
@@ -158,6 +162,18 @@ class FakeEngine final : public Engine {
     std::lock_guard<std::mutex> lock(mu_);
     return last_deadline_;
   }
+  std::string last_model() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_model_;
+  }
+  std::string last_instructions() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_instructions_;
+  }
+  std::vector<std::string> last_tools() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_tools_;
+  }
   std::string last_deadline_reason() {
     std::lock_guard<std::mutex> lock(mu_);
     return last_deadline_reason_;
@@ -170,6 +186,9 @@ class FakeEngine final : public Engine {
   std::shared_ptr<FakeInvokeRun> invoke_run_;
   std::string last_token_;
   std::string last_profile_;
+  std::string last_model_;
+  std::string last_instructions_;
+  std::vector<std::string> last_tools_;
   std::optional<std::chrono::steady_clock::time_point> last_deadline_;
   std::string last_deadline_reason_;
   std::string emit_before_return_;  // set before any call
