@@ -660,8 +660,7 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
 absl::StatusOr<Profile> AgentFromRequest(const Profile& base, std::string_view model,
                                          std::string_view extra_json) {
   Problems problems("request");
-  Profile p = base;
-  p.agent_from_request = false;
+  Profile p = base;  // agent_from_request stays set: the request's fields are in the profile
   if (!model.empty()) p.model = std::string(model);
   if (p.model.empty()) problems.Add("model", "required (the model endpoint the agent runs on)");
   if (!base.allowed_models.empty() && !model.empty() &&
@@ -680,6 +679,15 @@ absl::StatusOr<Profile> AgentFromRequest(const Profile& base, std::string_view m
         p.instructions = std::string(v->as_string());
       } else if (!v->is_null()) {
         problems.Add("instructions", "must be a string");
+      }
+    }
+    if (const json::value* v = extra.as_object().if_contains("trace_destination");
+        v && !v->is_null()) {
+      const json::object* td = v->if_object();
+      if (td == nullptr || !td->contains("catalog_name") || !td->contains("schema_name")) {
+        problems.Add("trace_destination", "must be an object with catalog_name and schema_name");
+      } else {
+        p.trace_destination_json = json::serialize(*v);
       }
     }
     if (const json::value* v = extra.as_object().if_contains("tools"); v && !v->is_null()) {

@@ -75,8 +75,10 @@ struct Profile {
   ApprovalPolicy mcp_approvals;
   ProfileLimits limits;
   // The Supervisor API drop-in (POST /ai-gateway/mlflow/v1/responses): each request brings its
-  // own agent (`model`, `instructions`, `tools`, checked like a profile's), run on this
-  // profile's engine (local), identity, limits and approval policy. At most one profile.
+  // own agent (`model`, `instructions`, `tools`, `trace_destination`, checked like a profile's),
+  // run on this profile's engine (local), identity, limits and approval policy. At most one
+  // profile. Also set on the profile AgentFromRequest makes: the request's own `instructions`,
+  // `tools` and `trace_destination` are then already in it, and not refused as overrides.
   bool agent_from_request = false;
 };
 

@@ -249,7 +249,12 @@ absl::StatusOr<std::string> BuildUpstreamBody(const v1::InvokeRequest& request,
         profile.pass_through.empty() ? kDefaultPassThrough : profile.pass_through;
     for (const JsonMember& m : *members) {
       if (IsGatewayOwned(m.key)) continue;
-      if ((m.key == "tools" || m.key == "instructions") ) {
+      // A drop-in request's agent (AgentFromRequest) was taken into the profile already.
+      if (profile.agent_from_request &&
+          (m.key == "tools" || m.key == "instructions" || m.key == "trace_destination")) {
+        continue;
+      }
+      if (m.key == "tools" || m.key == "instructions") {
         if (IsEmptyValue(m.value)) continue;
         return absl::InvalidArgumentError(absl::StrCat(
             "`", m.key, "` is defined by the agent profile '", profile.name,

@@ -67,7 +67,8 @@ TEST(AgentFromRequestTest, TheRequestDefinesModelInstructionsAndTools) {
       base, "databricks-claude-sonnet-4-5",
       R"({"instructions":"Be brief.","tools":[{"type":"genie_space","genie_space":)"
       R"({"id":"01ef","description":"Sales"}},{"type":"uc_function","uc_function":)"
-      R"({"name":"main.default.add"}}],"temperature":0.2})");
+      R"({"name":"main.default.add"}}],"temperature":0.2,)"
+      R"("trace_destination":{"catalog_name":"c","schema_name":"s"}})");
   ASSERT_TRUE(agent.ok()) << agent.status();
   EXPECT_EQ(agent->name, "dropin");
   EXPECT_EQ(agent->auth, "user");
@@ -79,7 +80,8 @@ TEST(AgentFromRequestTest, TheRequestDefinesModelInstructionsAndTools) {
   EXPECT_EQ(agent->tools[0].json,
             R"({"type":"genie_space","genie_space":{"id":"01ef","description":"Sales"}})");
   EXPECT_EQ(agent->tools[1].type, "uc_function");
-  EXPECT_FALSE(agent->agent_from_request);
+  EXPECT_EQ(agent->trace_destination_json, R"({"catalog_name":"c","schema_name":"s"})");
+  EXPECT_TRUE(agent->agent_from_request);  // the request's fields are in it
 
   auto with_function = AgentFromRequest(base, "m", R"({"tools":[)" + function + "]}");
   ASSERT_TRUE(with_function.ok()) << with_function.status();
@@ -97,7 +99,7 @@ TEST(AgentFromRequestTest, EveryProblemOfTheRequestsAgentIsNamed) {
       base, "m",
       R"({"instructions":7,"tools":[{"type":"genie_space"},{"type":"shell"},)"
       R"({"type":"function","name":"no spaces"},{"type":"uc_function","uc_function":)"
-      R"({"name":"just_one"}},"oops"]})");
+      R"({"name":"just_one"}},"oops"],"trace_destination":{"catalog_name":"c"}})");
   EXPECT_THAT(bad.status(),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("request: instructions: must be a string"),
@@ -105,7 +107,9 @@ TEST(AgentFromRequestTest, EveryProblemOfTheRequestsAgentIsNamed) {
                              HasSubstr("request: tools[1].type: unknown tool type 'shell'"),
                              HasSubstr("request: tools[2].name: function name 'no spaces'"),
                              HasSubstr("'just_one' must be catalog.schema.function"),
-                             HasSubstr("request: tools[4]: must be a mapping"))));
+                             HasSubstr("request: tools[4]: must be a mapping"),
+                             HasSubstr("request: trace_destination: must be an object with "
+                                       "catalog_name and schema_name"))));
   // Hosted tools next to a client function: refused unless the profile allows the mix.
   EXPECT_THAT(AgentFromRequest(base, "m",
                                R"({"tools":[{"type":"genie_space","genie_space":{"id":"s",)"
