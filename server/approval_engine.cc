@@ -171,6 +171,8 @@ class ApprovalStream final : public EventSink,
       // The stream went on after the round: it was not the run's end, so the caller gets the
       // round as it came and decides.
       keep_reading = sink_->OnEvent(*std::exchange(held_, std::nullopt));
+      run_items_.insert(run_items_.end(), completed_items_.begin(), completed_items_.end());
+      completed_items_.clear();
       pending_.clear();
     }
     if (event.type == "response.created") {
@@ -179,8 +181,11 @@ class ApprovalStream final : public EventSink,
       if (auto members = SplitJsonObject(event.json); members.ok()) {
         if (auto item = FindMember(*members, "item")) round_items_.emplace_back(*item);
       }
-    } else if (event.type == "response.completed" && OnRoundCompleted(event)) {
-      return keep_reading;
+    } else if (event.type == "response.completed") {
+      if (OnRoundCompleted(event)) return keep_reading;
+      // A round of a run that goes on (one created/completed pair per tool round): its items
+      // belong to the conversation a later answered round continues.
+      for (std::string_view item : RoundItems(event)) run_items_.emplace_back(item);
     }
     return sink_->OnEvent(std::move(event)) && keep_reading;
   }
@@ -219,11 +224,15 @@ class ApprovalStream final : public EventSink,
     }
     sink_->OnEvent(std::move(completed));
 
-    chain_->request = Continuation(chain_->request, round);
+    // The next request carries every round of this run, not only the answered one: a tool
+    // round before it would otherwise be missing, and run again.
+    run_items_.insert(run_items_.end(), round.begin(), round.end());
+    chain_->request = Continuation(chain_->request, run_items_);
     ++chain_->rounds;
     pending_.clear();
     completed_items_.clear();
     round_items_.clear();
+    run_items_.clear();
     chain_->handle->Clear();
     if (chain_->handle->cancelled()) {
       return sink_->OnFinish(absl::CancelledError("cancelled by caller"));
@@ -232,16 +241,20 @@ class ApprovalStream final : public EventSink,
   }
 
  private:
+  // The items of a round's completed event. Upstream quirk: an empty output although the
+  // round streamed its items; then the streamed ones. Views into `event` or round_items_.
+  std::vector<std::string_view> RoundItems(const EngineEvent& event) {
+    std::vector<std::string_view> items;
+    if (auto members = SplitJsonObject(event.json); members.ok()) {
+      if (auto response = FindMember(*members, "response")) items = OutputItems(*response);
+    }
+    if (items.empty()) items.assign(round_items_.begin(), round_items_.end());
+    return items;
+  }
+
   // True when the round's completed event is held back because the policy answers it.
   bool OnRoundCompleted(const EngineEvent& event) {
-    std::vector<std::string_view> items;
-    std::string response_text;
-    if (auto members = SplitJsonObject(event.json); members.ok()) {
-      if (auto response = FindMember(*members, "response")) response_text = std::string(*response);
-    }
-    items = OutputItems(response_text);
-    // Upstream quirk: an empty output although the round streamed its items.
-    if (items.empty()) items.assign(round_items_.begin(), round_items_.end());
+    std::vector<std::string_view> items = RoundItems(event);
     std::vector<PendingApproval> pending = PendingApprovals(items, chain_->profile->mcp_approvals);
     if (!chain_->MayAnswer(pending)) return false;
     completed_items_.assign(items.begin(), items.end());
@@ -254,6 +267,7 @@ class ApprovalStream final : public EventSink,
   std::shared_ptr<EventSink> sink_;
   std::vector<std::string> round_items_;      // this round's output_item.done items
   std::vector<std::string> completed_items_;  // the held round's items
+  std::vector<std::string> run_items_;        // the items of this run's earlier rounds
   std::vector<PendingApproval> pending_;      // the held round's requests
   std::optional<EngineEvent> held_;           // the held round's response.completed
 };

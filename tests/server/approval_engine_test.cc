@@ -611,6 +611,38 @@ TEST(ApprovalStreamTest, AnsweredRoundIsFollowedByTheNextInOneCall) {
   EXPECT_NE(inner.sink(0), sink);  // the policy watches the rounds
 }
 
+// One run may hold several rounds (one created/completed pair per tool round, as the local
+// engine and the Supervisor API stream them). When its last round is answered, the next request
+// carries every round of the run: a tool round before the answered one is part of the
+// conversation, and left out it would be run again.
+TEST(ApprovalStreamTest, TheContinuationCarriesEveryRoundOfTheRun) {
+  ScriptedEngine inner;
+  ApprovalEngine engine(&inner);
+  const std::string call =
+      R"({"type":"function_call","call_id":"c1","name":"query_space_s","arguments":"{}"})";
+  const std::string output =
+      R"({"type":"function_call_output","call_id":"c1","output":"3 rows"})";
+  const std::string message = Message("msg_3", "Done.");
+  inner.Script(Round{.events = Concat({RoundEvents("resp_1", {call, output}),
+                                       RoundEvents("resp_2", {kListIssues})})});
+  inner.Script(Round{.events = RoundEvents("resp_3", {message})});
+
+  auto sink = std::make_shared<RecordingSink>();
+  ASSERT_THAT(engine.Stream(OpsProfile(), Question(), RunContext{}, sink).status(), IsOk());
+  EXPECT_THAT(sink->WaitForFinish(), IsOk());
+
+  const std::string yes = Answer("apr_1", true);
+  ASSERT_EQ(inner.calls(), 2);
+  EXPECT_EQ(ParseAll(InputJson(inner.request(1))),
+            ParseAll({kUserQuestion, call, output, kListIssues, yes}));
+  // The caller saw both rounds, the answer, then the next round.
+  ExpectEvents(sink->events(),
+               Concat({RoundEvents("resp_1", {call, output}),
+                       {Created("resp_2"), ItemDone(0, kListIssues), ItemDone(1, yes),
+                        Completed("resp_2", {kListIssues, yes})},
+                       RoundEvents("resp_3", {message})}));
+}
+
 // Upstream quirk: a round's response.completed may come with "output": [] although its items
 // were streamed. The round is still answered, from the streamed items.
 TEST(ApprovalStreamTest, EmptyCompletedOutputUsesTheStreamedItems) {
