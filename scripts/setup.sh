@@ -30,3 +30,6 @@ fi
 
 # The browser tests' npm packages (playwright-core), installed only when missing or changed.
 bash "$(dirname "$0")/../tests/browser/setup.sh"
+
+# The MCP interop test's npm packages (@modelcontextprotocol/sdk), likewise.
+bash "$(dirname "$0")/../tests/local/mcp_interop/setup.sh"

@@ -177,6 +177,7 @@ const std::vector<std::string>& RequiredToolKeys(std::string_view type) {
       {"knowledge_assistant", {"knowledge_assistant_id"}},
       {"uc_connection", {"name"}},
       {"app", {"name"}},
+      {"mcp", {"server_url"}},
   };
   static const std::vector<std::string> kNone;
   auto it = kKeys.find(type);
@@ -209,7 +210,7 @@ void ParseTool(const YAML::Node& node, const std::string& path, Profile& profile
     problems.Add(path + ".type",
                  absl::StrCat("unknown tool type '", type,
                               "'; expected one of genie_space, uc_function, "
-                              "knowledge_assistant, uc_connection, app, function"));
+                              "knowledge_assistant, uc_connection, app, mcp, function"));
     return;
   } else {
     YAML::Node inner = node[type];
@@ -222,6 +223,20 @@ void ParseTool(const YAML::Node& node, const std::string& path, Profile& profile
       YAML::Node v = inner[key];
       if (!v || !v.IsScalar() || v.Scalar().empty()) {
         problems.Add(absl::StrCat(path, ".", type, ".", key), "required non-empty string");
+      }
+    }
+    if (type == "mcp") {
+      const std::string url = inner["server_url"] && inner["server_url"].IsScalar()
+                                  ? inner["server_url"].Scalar()
+                                  : "";
+      if (!url.empty() && url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) {
+        problems.Add(path + ".mcp.server_url",
+                     absl::StrCat("'", url, "' must start with http:// or https://"));
+      }
+      if (YAML::Node approval = inner["require_approval"];
+          approval && !(approval.IsScalar() &&
+                        (approval.Scalar() == "always" || approval.Scalar() == "never"))) {
+        problems.Add(path + ".mcp.require_approval", "must be always or never");
       }
     }
     if (type == "uc_function") {
@@ -588,8 +603,25 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml_text, std::string_view 
       } else {
         LocalEngineConfig& le = config.local_engine;
         RejectUnknownKeys(local, "local_engine",
-                          {"model_base_url", "workspace_url", "max_steps", "tool_timeout_ms"},
+                          {"model_base_url", "workspace_url", "max_steps", "tool_timeout_ms",
+                           "app_urls"},
                           problems);
+        if (YAML::Node apps = local["app_urls"]; apps && !apps.IsNull()) {
+          if (!apps.IsMap()) {
+            problems.Add("local_engine.app_urls", "must be a mapping of App name -> URL");
+          } else {
+            for (const auto& kv : apps) {
+              const std::string name = kv.first.as<std::string>();
+              const std::string url = kv.second.IsScalar() ? kv.second.Scalar() : "";
+              if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) {
+                problems.Add(absl::StrCat("local_engine.app_urls.", name),
+                             "must be the App's URL, starting with https://");
+              } else {
+                le.app_urls[name] = url;
+              }
+            }
+          }
+        }
         le.model_base_url = OptionalString(local, "model_base_url", "local_engine", problems);
         le.workspace_url = OptionalString(local, "workspace_url", "local_engine", problems);
         for (const auto& [key, url] : {std::pair{"model_base_url", &le.model_base_url},
@@ -697,6 +729,14 @@ absl::StatusOr<Profile> AgentFromRequest(const Profile& base, std::string_view m
         for (std::size_t i = 0; i < v->as_array().size(); ++i) {
           const json::value& tool = v->as_array()[i];
           const std::string path = absl::StrCat("tools[", i, "]");
+          const json::value* type = tool.is_object() ? tool.as_object().if_contains("type") : nullptr;
+          if (type != nullptr && type->is_string() && type->as_string() == "mcp") {
+            // The gateway would call whatever URL a caller names; the Supervisor API had no
+            // such tool either.
+            problems.Add(path + ".type",
+                         "a generic mcp tool is configured in a profile, not sent in a request");
+            continue;
+          }
           try {
             ParseTool(YAML::Load(json::serialize(tool)), path, p, problems, &tool);
           } catch (const YAML::Exception& e) {

@@ -17,8 +17,11 @@
 namespace agentgateway {
 
 // The five hosted tool types of protocol.md section 1, plus client-side `function` tools.
+// `mcp`: any Streamable-HTTP MCP server, {"type":"mcp","mcp":{"server_url", "server_label"?,
+// "require_approval"?: "always" | "never", "description"?}}; local engine only. Calls to it
+// carry the workspace token only when it is on the workspace's own origin.
 inline constexpr std::string_view kHostedToolTypes[] = {
-    "genie_space", "uc_function", "knowledge_assistant", "uc_connection", "app"};
+    "genie_space", "uc_function", "knowledge_assistant", "uc_connection", "app", "mcp"};
 
 struct ToolSpec {
   std::string type;  // genie_space | uc_function | knowledge_assistant | uc_connection | app | function
@@ -145,6 +148,8 @@ struct LocalEngineConfig {
   std::string workspace_url;
   int max_steps = 10;                               // model turns per request
   std::chrono::milliseconds tool_timeout{120'000};  // each tool call
+  // `app` tools: the App's name -> its URL (https://<app>.databricksapps.com); `/mcp` is added.
+  std::map<std::string, std::string> app_urls;
 };
 
 struct Config {

@@ -310,6 +310,7 @@ int main(int argc, char** argv) {
                                  ? upstream_url->Origin() + "/serving-endpoints"
                                  : le.model_base_url;
     options.tools.host = le.workspace_url.empty() ? upstream_url->Origin() : le.workspace_url;
+    options.tools.app_urls = le.app_urls;
     options.max_steps = le.max_steps;
     options.tool_timeout = le.tool_timeout;
     auto created = agentgateway::local::LocalEngine::Create(std::move(options));

@@ -1,6 +1,7 @@
 // LocalEngine: the `local` engine (issue 9). The gateway runs the agent loop itself: model
 // turns against an OpenAI-compatible Chat Completions endpoint (ModelClient) and the profile's
-// hosted tools called on their MCP servers (McpClient), producing the same events the
+// hosted tools called on their MCP servers (McpClient) or, for knowledge assistants, on their
+// serving endpoints (serving_tool.h), producing the same events the
 // Supervisor API streams (tests/emulator/README.md "Responses route"), so callers need no
 // change: each model turn is one response (`response.created`, `response.in_progress`, its
 // items, `response.completed` with that turn's items); a tool turn holds a `function_call`
@@ -10,15 +11,23 @@
 //
 // A turn calling a client-side `function` tool ends the run with that `function_call` item;
 // the caller's next request carries its `function_call_output` and the loop resumes from the
-// history. The loop stops after `max_steps` model turns with an `error` event and
-// RESOURCE_EXHAUSTED.
+// history. MCP tools that ask for approval (`uc_connection`, `app`, an `mcp` tool with
+// `require_approval: "always"`) likewise end the run with an `mcp_approval_request` item per
+// call, calling nothing; the next request's `mcp_approval_response` runs the call (approve)
+// or tells the model it was not run (deny), as the Supervisor API does, so the ApprovalEngine
+// decorator applies a profile's mcp_approvals policy to this engine too. The loop stops after
+// `max_steps` model turns with an `error` event and RESOURCE_EXHAUSTED.
 //
 // Shared by all requests and thread-safe: immutable after Create. Each run's state lives in
 // its own object, kept alive by its callbacks in flight and by the handle given to the
 // caller. The HttpPool is not owned and must outlive the engine; the engine must outlive its
 // runs (a run in flight calls back into its clients: cancel runs, or let them finish, before
-// destroying the engine). Tool calls in flight cannot be stopped (McpClient has no cancel):
-// a cancelled run finishes CANCELLED at once and drops their outcomes.
+// destroying the engine).
+//
+// Cancel() and the caller's deadline stop a run in any phase: the model turn and every tool
+// call in flight are closed (their connections never go back to the pool, so each server sees
+// its client leave), and the run finishes CANCELLED (at once, dropping queued events) or
+// DEADLINE_EXCEEDED (after the events already queued).
 #ifndef AGENTGATEWAY_SERVER_LOCAL_LOCAL_ENGINE_H_
 #define AGENTGATEWAY_SERVER_LOCAL_LOCAL_ENGINE_H_
 

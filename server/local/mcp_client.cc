@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "boost/json.hpp"
+#include "server/local/mcp_call_state.h"
 #include "server/local/mcp_exchange.h"
 
 namespace agentgateway::local {
@@ -87,8 +88,10 @@ struct McpClient::Shared : std::enable_shared_from_this<McpClient::Shared> {
   void EndInitialize(const std::string& key, const std::shared_ptr<Session>& session,
                      absl::Status status, std::string id, std::string version);
   // A request within the session; re-initializes once when the session expired (404).
+  // `call` (may be null): the tool call this request serves, told of each exchange started
+  // so it can close it; a cancelled call sends nothing more.
   void Request(const Target& t, std::string method, std::string params, bool retried,
-               mcp::RpcDone done);
+               mcp::RpcDone done, std::shared_ptr<McpCallState> call = nullptr);
   void ListPage(const Target& t, std::string cursor, int page,
                 std::shared_ptr<std::vector<McpTool>> acc, ToolsCallback done);
 };
@@ -160,10 +163,12 @@ void McpClient::Shared::EndInitialize(const std::string& key,
 }
 
 void McpClient::Shared::Request(const Target& t, std::string method, std::string params,
-                                bool retried, mcp::RpcDone done) {
+                                bool retried, mcp::RpcDone done,
+                                std::shared_ptr<McpCallState> call) {
   auto self = shared_from_this();
-  EnsureSession(t, [self, t, method, params, retried, done = std::move(done)](
+  EnsureSession(t, [self, t, method, params, retried, call, done = std::move(done)](
                        absl::Status status, std::string id, std::string version) mutable {
+    if (call != nullptr && call->cancelled()) return;  // its outcome went out with the cancel
     if (!status.ok()) {
       mcp::RpcReply reply;
       reply.status = std::move(status);
@@ -172,8 +177,8 @@ void McpClient::Shared::Request(const Target& t, std::string method, std::string
     mcp::RpcRequest request = self->Rpc(t, method, params, true);
     request.session_id = id;
     request.protocol_version = version;
-    mcp::PostRpc(*self->pool, std::move(request),
-                 [self, t, method, params, retried, id, done = std::move(done)](
+    auto http = mcp::PostRpc(*self->pool, std::move(request),
+                 [self, t, method, params, retried, id, call, done = std::move(done)](
                      mcp::RpcReply reply) mutable {
       if (reply.http_status == 404 && !id.empty() && !retried) {
         {
@@ -183,10 +188,12 @@ void McpClient::Shared::Request(const Target& t, std::string method, std::string
             self->sessions.erase(it);  // expired; a newer session is left alone
           }
         }
-        return self->Request(t, std::move(method), std::move(params), true, std::move(done));
+        return self->Request(t, std::move(method), std::move(params), true, std::move(done),
+                             std::move(call));
       }
       done(std::move(reply));
     });
+    if (call != nullptr) call->Attach(std::move(http));
   });
 }
 
@@ -255,7 +262,7 @@ namespace {
 
 absl::StatusOr<Target> MakeTarget(const std::string& server_url, const McpIdentity& identity,
                                   Clock::duration timeout) {
-  if (identity.bearer_token.empty()) {
+  if (identity.bearer_token.empty() && !identity.anonymous()) {
     return absl::InvalidArgumentError(absl::StrCat("MCP call to ", server_url, " without a token"));
   }
   absl::StatusOr<upstream::Url> url = upstream::Url::Parse(server_url);
@@ -283,15 +290,12 @@ void McpClient::ListTools(const std::string& server_url, const McpIdentity& iden
   shared_->ListPage(*target, "", 0, std::make_shared<std::vector<McpTool>>(), std::move(done));
 }
 
-void McpClient::CallTool(const std::string& server_url, const McpIdentity& identity,
-                         const std::string& tool, const std::string& arguments_json,
-                         OutcomeCallback done, std::optional<std::chrono::milliseconds> timeout) {
-  auto failed = [tool](absl::Status status) {
-    return ToolOutcome{absl::StrCat("Tool ", tool, " could not be called (",
-                                    absl::StatusCodeToString(status.code()), "): ",
-                                    status.message()),
-                       true, std::nullopt, status};
-  };
+std::shared_ptr<McpCallHandle> McpClient::CallTool(
+    const std::string& server_url, const McpIdentity& identity, const std::string& tool,
+    const std::string& arguments_json, OutcomeCallback done,
+    std::optional<std::chrono::milliseconds> timeout) {
+  auto call = std::make_shared<McpCallState>(shared_->pool, tool, std::move(done));
+  auto failed = [tool](absl::Status status) { return ToolFailure(tool, status); };
   absl::StatusOr<Target> target =
       MakeTarget(server_url, identity, timeout.value_or(shared_->options.call_timeout));
   boost::system::error_code ec;
@@ -301,20 +305,26 @@ void McpClient::CallTool(const std::string& server_url, const McpIdentity& ident
     target = absl::InvalidArgumentError(
         absl::StrCat("arguments of tool ", tool, " are not a JSON object"));
   }
-  if (!target.ok()) return shared_->Post([done, o = failed(target.status())] { done(o); });
+  if (!target.ok()) {
+    shared_->Post([call, o = failed(target.status())] { call->Complete(o); });
+    return call;
+  }
   json::object params{{"name", tool}, {"arguments", std::move(arguments)}};
+  // The reply keeps `call` alive; `call` holds the exchange only until the outcome is out, so
+  // the two never keep each other alive past the call.
   shared_->Request(*target, "tools/call", json::serialize(params), false,
-                   [tool, failed, done = std::move(done)](mcp::RpcReply reply) {
-    if (!reply.status.ok()) return done(failed(reply.status));
+                   [tool, failed, call](mcp::RpcReply reply) {
+    if (!reply.status.ok()) return call->Complete(failed(reply.status));
     if (reply.error_code) {
-      return done(ToolOutcome{absl::StrCat("Tool ", tool, " failed: JSON-RPC error ",
-                                           *reply.error_code, ": ", reply.error_message),
-                              true, reply.error_code, absl::OkStatus()});
+      return call->Complete(ToolOutcome{absl::StrCat("Tool ", tool, " failed: JSON-RPC error ",
+                                                     *reply.error_code, ": ", reply.error_message),
+                                        true, reply.error_code, absl::OkStatus()});
     }
     ToolOutcome outcome;
     outcome.text = ToolResultText(reply.result_json, &outcome.is_error);
-    done(std::move(outcome));
-  });
+    call->Complete(std::move(outcome));
+  }, call);
+  return call;
 }
 
 }  // namespace agentgateway::local

@@ -10,8 +10,9 @@
 // caller's identity string, or a SHA-256 fingerprint of the token.
 //
 // Thread-safe: the session table and tool cache are guarded by one mutex. Asynchronous:
-// callbacks run once, on a pool thread, and must not block. The HttpPool is not owned and must
-// outlive the client and every call.
+// callbacks run once, on a pool thread, and must not block. A tool call can be cancelled
+// through the handle CallTool returns. The HttpPool is not owned and must outlive the client
+// and every call.
 #ifndef AGENTGATEWAY_SERVER_LOCAL_MCP_CLIENT_H_
 #define AGENTGATEWAY_SERVER_LOCAL_MCP_CLIENT_H_
 
@@ -21,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -34,8 +36,12 @@ inline constexpr char kMcpProtocolVersion[] = "2025-06-18";
 // Who a call runs as: the bearer token (app token or the user's forwarded token) and a stable
 // key for it ("app", "user:alice@example.com"). An empty key: a fingerprint of the token.
 struct McpIdentity {
-  std::string bearer_token;
+  std::string bearer_token;  // empty: calls carry no Authorization (Anonymous())
   std::string key;
+  // For a server outside the workspace: no token is sent, and all such calls share sessions.
+  static McpIdentity Anonymous() { return McpIdentity{"", kAnonymousKey}; }
+  bool anonymous() const { return bearer_token.empty() && key == kAnonymousKey; }
+  static constexpr char kAnonymousKey[] = "anonymous";
 };
 
 struct McpTool {
@@ -59,6 +65,18 @@ struct McpClientOptions {
   std::chrono::milliseconds call_timeout{120'000};  // default per call (init included)
 };
 
+// Handle to one CallTool in flight. Thread-safe; may outlive the call and the client.
+class McpCallHandle {
+ public:
+  virtual ~McpCallHandle() = default;
+  // Ends the call unless its outcome was already delivered: the tools/call exchange in flight
+  // is closed (its connection never goes back to the pool, so the server sees the client
+  // leave), a call still waiting for its session never sends it, and `done` runs once, posted,
+  // with a CANCELLED outcome. A session set-up shared with other calls is left to finish.
+  // Idempotent.
+  virtual void Cancel() = 0;
+};
+
 class McpClient {
  public:
   using ToolsCallback = std::function<void(absl::StatusOr<std::vector<McpTool>>)>;
@@ -76,11 +94,12 @@ class McpClient {
 
   // Calls one tool; `arguments_json` is a JSON object as text (empty: {}). Never fails
   // silently: every failure becomes an outcome with is_error and a text naming it.
-  // `timeout` bounds the whole call, session set-up included (default: options).
-  void CallTool(const std::string& server_url, const McpIdentity& identity,
-                const std::string& tool, const std::string& arguments_json,
-                OutcomeCallback done,
-                std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+  // `timeout` bounds the whole call, session set-up included (default: options). The handle
+  // cancels the call (McpCallHandle::Cancel).
+  std::shared_ptr<McpCallHandle> CallTool(
+      const std::string& server_url, const McpIdentity& identity, const std::string& tool,
+      const std::string& arguments_json, OutcomeCallback done,
+      std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
   // Forgets the cached tool lists (all servers and identities).
   void ClearToolCache();
@@ -94,6 +113,10 @@ class McpClient {
   explicit McpClient(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
   std::shared_ptr<Shared> shared_;
 };
+
+// The outcome of a tool call that failed below the tool (transport, HTTP, refused before
+// sending): is_error, `status`, and a text naming the tool, the code and the message.
+ToolOutcome ToolFailure(std::string_view tool, const absl::Status& status);
 
 // The text a tools/call result gives the model: `content` text parts joined by newlines,
 // other parts summarised ("[image: image/png]", "[resource: uri]"), structuredContent when

@@ -121,13 +121,16 @@ class RpcHandler : public upstream::ResponseHandler {
 
 }  // namespace
 
-void PostRpc(upstream::HttpPool& pool, RpcRequest request, RpcDone done) {
+std::shared_ptr<upstream::Call> PostRpc(upstream::HttpPool& pool, RpcRequest request,
+                                        RpcDone done) {
   upstream::HttpRequest http;
   http.method = "POST";
   http.url = request.url;
-  http.headers = {{"Authorization", absl::StrCat("Bearer ", request.bearer_token)},
-                  {"Content-Type", "application/json"},
+  http.headers = {{"Content-Type", "application/json"},
                   {"Accept", "application/json, text/event-stream"}};
+  if (!request.bearer_token.empty()) {
+    http.headers.emplace_back("Authorization", absl::StrCat("Bearer ", request.bearer_token));
+  }
   if (!request.session_id.empty()) http.headers.emplace_back("Mcp-Session-Id", request.session_id);
   if (!request.protocol_version.empty()) {
     http.headers.emplace_back("MCP-Protocol-Version", request.protocol_version);
@@ -135,7 +138,8 @@ void PostRpc(upstream::HttpPool& pool, RpcRequest request, RpcDone done) {
   http.body = BuildBody(request);
   http.deadline = request.deadline;
   http.deadline_reason = absl::StrCat("the MCP ", request.method, " call's timeout");
-  pool.Start(std::move(http), std::make_shared<RpcHandler>(std::move(request), std::move(done)));
+  return pool.Start(std::move(http),
+                    std::make_shared<RpcHandler>(std::move(request), std::move(done)));
 }
 
 }  // namespace agentgateway::local::mcp

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -44,7 +45,9 @@ struct RpcReply {
 
 using RpcDone = std::function<void(RpcReply)>;
 
-void PostRpc(upstream::HttpPool& pool, RpcRequest request, RpcDone done);
+// Returns the exchange's HTTP call: Cancel() closes it and `done` gets CANCELLED.
+std::shared_ptr<upstream::Call> PostRpc(upstream::HttpPool& pool, RpcRequest request,
+                                        RpcDone done);
 
 }  // namespace agentgateway::local::mcp
 

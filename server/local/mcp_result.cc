@@ -1,4 +1,5 @@
-// The text a tools/call result gives the model (declared in mcp_client.h).
+// The text a tools/call result gives the model, and a failed call's outcome (declared in
+// mcp_client.h).
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,13 @@ std::string PartText(const json::object& part) {
 }
 
 }  // namespace
+
+ToolOutcome ToolFailure(std::string_view tool, const absl::Status& status) {
+  return ToolOutcome{absl::StrCat("Tool ", std::string(tool), " could not be called (",
+                                  absl::StatusCodeToString(status.code()), "): ",
+                                  std::string(status.message())),
+                     true, std::nullopt, status};
+}
 
 std::string ToolResultText(const std::string& result_json, bool* is_error) {
   *is_error = false;

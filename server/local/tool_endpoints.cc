@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "boost/json.hpp"
+#include "server/upstream/http_pool.h"
 
 namespace agentgateway::local {
 namespace json = boost::json;
@@ -109,11 +110,14 @@ absl::StatusOr<ToolEndpoint> ResolveHostedTool(std::string_view tool_json,
     if (!name.ok()) return name.status();
     if (!SafeSegment(*name)) return UnsafeSegment(out.type, *name);
     out.url = absl::StrCat(host, "/api/2.0/mcp/external/", *name);
+    out.needs_approval = true;
+    out.server_label = *name;
   } else if (out.type == "knowledge_assistant") {
     absl::StatusOr<std::string> id = RequiredString(inner, out.type, "knowledge_assistant_id");
     if (!id.ok()) return id.status();
     if (!SafeSegment(*id)) return UnsafeSegment(out.type, *id);
     out.kind = ToolEndpointKind::kServingEndpoint;
+    out.name = *id;
     out.url = absl::StrCat(host, "/serving-endpoints/", *id, "/invocations");
   } else if (out.type == "app") {
     absl::StatusOr<std::string> name = RequiredString(inner, out.type, "name");
@@ -130,6 +134,8 @@ absl::StatusOr<ToolEndpoint> ResolveHostedTool(std::string_view tool_json,
     }
     out.url = absl::EndsWith(base, "/mcp") ? base : absl::StrCat(base, "/mcp");
     out.user_auth_allowed = false;
+    out.needs_approval = true;
+    out.server_label = *name;
   } else if (out.type == "mcp") {
     absl::StatusOr<std::string> url = RequiredString(inner, out.type, "server_url");
     if (!url.ok()) return url.status();
@@ -137,7 +143,30 @@ absl::StatusOr<ToolEndpoint> ResolveHostedTool(std::string_view tool_json,
       return absl::InvalidArgumentError(
           absl::StrCat("hosted tool mcp: server_url '", *url, "' is not an http(s) URL"));
     }
+    absl::StatusOr<upstream::Url> parsed = upstream::Url::Parse(*url);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("hosted tool mcp: server_url '", *url,
+                                                     "': ", parsed.status().message()));
+    }
     out.url = *url;
+    // Same origin as the workspace: its own MCP server, which takes the workspace token.
+    absl::StatusOr<upstream::Url> workspace =
+        config.host.empty() ? absl::StatusOr<upstream::Url>(absl::NotFoundError(""))
+                            : upstream::Url::Parse(host);
+    out.send_token = workspace.ok() && workspace->Origin() == parsed->Origin();
+    const json::value* label = inner.if_contains("server_label");
+    out.server_label = label != nullptr && label->is_string() && !label->get_string().empty()
+                           ? std::string(label->get_string())
+                           : parsed->host;
+    const json::value* approval = inner.if_contains("require_approval");
+    if (approval != nullptr && !approval->is_null()) {
+      if (!approval->is_string() ||
+          (approval->get_string() != "always" && approval->get_string() != "never")) {
+        return absl::InvalidArgumentError(
+            "hosted tool mcp: `require_approval` must be \"always\" or \"never\"");
+      }
+      out.needs_approval = approval->get_string() == "always";
+    }
   } else {
     return absl::InvalidArgumentError(absl::StrCat("unknown hosted tool type '", out.type, "'"));
   }

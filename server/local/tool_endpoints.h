@@ -33,6 +33,20 @@ struct ToolEndpoint {
   bool user_auth_allowed = true;
   std::vector<std::string> user_scopes;
   std::string description;  // the hosted tool's own description, if any
+  // kServingEndpoint: the endpoint's name (the knowledge assistant id), which the model sees
+  // as the tool's name.
+  std::string name;
+  // MCP approval (protocol.md section 1): each call waits for an `mcp_approval_response`
+  // first. `uc_connection` and `app` tools always ask, as the Supervisor API's do; a generic
+  // `mcp` tool asks when its `require_approval` is "always". `server_label` names the server in
+  // the approval request (and in a profile's mcp_approvals rules): the connection's or App's
+  // name; for `mcp`, its `server_label`, else the URL's host.
+  bool needs_approval = false;
+  std::string server_label;
+  // Whether calls carry the run's bearer token (the app's or the user's Databricks token).
+  // Only servers of the workspace itself and the configured Apps get it: a generic `mcp`
+  // server elsewhere is called without it, so no workspace token ever leaves for a third party.
+  bool send_token = true;
 };
 
 struct ToolEndpointConfig {

@@ -273,6 +273,34 @@ TEST_F(ModelEndpointTest, FaultMarkersAnswerWithTheirStatus) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200));
 }
 
+TEST_F(ModelEndpointTest, TruncateFaultCutsTheStreamBeforeFinishAndDone) {
+  for (bool usage : {false, true}) {
+    json::object extra{{"stream", true}};
+    if (usage) extra["stream_options"] = json::object{{"include_usage", true}};
+    ClientResponse r = Post(kChat, ChatBody("Tell me a long story [[fault:truncate]]", {}, extra));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_FALSE(r.ec) << r.ec.message();  // framing is intact: the terminal chunk was sent
+    std::vector<SseEvent> events = ParseSse(r.body);
+    ASSERT_EQ(events.size(), 3u) << r.body;
+    for (const SseEvent& e : events) {
+      ASSERT_FALSE(e.json.is_null()) << e.data;  // no [DONE]
+      EXPECT_TRUE(e.json.at("choices").at(0).at("finish_reason").is_null()) << e.data;
+    }
+  }
+  // A tool-call turn is cut the same way.
+  ClientResponse r = Post(kChat, ChatBody("call first_tool [[fault:truncate]]",
+                                          {Tool("first_tool")}, {{"stream", true}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body.find("finish_reason\":\"tool_calls"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("[DONE]"), std::string::npos) << r.body;
+  // Non-stream: the full Content-Length is announced, half the body arrives.
+  r = Post(kChat, ChatBody("Tell me [[fault:truncate]]"));
+  EXPECT_TRUE(r.ec);
+  EXPECT_EQ(r.status, 200);
+  json::value stats = TestClient(emulator_->port()).Exchange(http::verb::get, "/emulator/stats").Json();
+  EXPECT_EQ(stats.at("faults").at("truncate").as_int64(), 4);
+}
+
 TEST_F(ModelEndpointTest, UserTokensNeedModelServingAndTheIdentityIsRecorded) {
   Headers no_scope = {{"Authorization", "Bearer " + UserToken({"ai-gateway"})}};
   ClientResponse r = Post(kChat, ChatBody("hi"), no_scope);

@@ -2,6 +2,7 @@
 // Router::HandleKnowledgeAssistant (POST /serving-endpoints/{endpoint}/invocations): the model
 // endpoints a local agent loop calls, with the same identity and scope checks as the rest of
 // the emulator. Chat errors use OpenAI's shape; knowledge assistants Databricks' shape.
+#include <algorithm>
 #include <ctime>
 
 #include "boost/json/parse.hpp"
@@ -58,6 +59,23 @@ Action ChatFault(std::string_view fault) {
   Action action;
   action.kind = Action::Kind::kHang;
   return action;
+}
+
+// The `truncate` fault on a turn built normally. Stream: the first frames (at most
+// kChatFramesBeforeCut, never the one with `finish_reason`), then the terminal chunk and a
+// close: no finish_reason, no [DONE]. Non-stream: the head with the full Content-Length, half
+// the body, then a close.
+constexpr std::size_t kChatFramesBeforeCut = 3;
+
+void Truncate(Action& action, bool include_usage) {
+  action.end = Action::End::kTruncate;
+  if (action.kind != Action::Kind::kStream) {
+    action.kind = Action::Kind::kPartialReply;
+    return;
+  }
+  // Frames end with: the finish_reason chunk, the usage chunk (include_usage), [DONE].
+  std::size_t finish = action.frames.size() - (include_usage ? 3 : 2);
+  action.stop_after = std::min(kChatFramesBeforeCut, finish);
 }
 
 std::string KnowledgeQuestion(const json::array& input) {
@@ -121,12 +139,14 @@ Action Router::RunChat(const HttpRequestData& request, const Caller& caller, Cal
   if (fault.empty()) fault = parsed->fault;
   if (fault == "none") fault.clear();
   if (!fault.empty()) {
-    if (fault != "429" && fault != "500" && fault != "503" && fault != "hang") {
-      return OpenAiError(400, "invalid_request_error",
-                         Cat("Unknown emulator fault '", fault, "' (chat: 429, 500, 503, hang)"));
+    if (fault != "429" && fault != "500" && fault != "503" && fault != "hang" &&
+        fault != "truncate") {
+      return OpenAiError(
+          400, "invalid_request_error",
+          Cat("Unknown emulator fault '", fault, "' (chat: 429, 500, 503, hang, truncate)"));
     }
     stats_.AddFault(fault);
-    return ChatFault(fault);
+    if (fault != "truncate") return ChatFault(fault);
   }
   uint64_t seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
   ChatTurn turn = RunChatScript(*parsed, seq);
@@ -141,6 +161,7 @@ Action Router::RunChat(const HttpRequestData& request, const Caller& caller, Cal
   } else {
     action.reply.body = ChatCompletionBody(turn, meta);
   }
+  if (fault == "truncate") Truncate(action, parsed->include_usage);
   return action;
 }
 

@@ -1,5 +1,6 @@
 // Shared fixture of the server/local tests: an in-process emulator on a loopback port 0 and an
-// HttpPool to reach it, plus helpers to mint user tokens and wait for async outcomes.
+// HttpPool to reach it, plus helpers to mint user tokens, wait for async outcomes, wait on the
+// emulator's counters and see when it saw a client leave.
 #ifndef AGENTGATEWAY_TESTS_LOCAL_LOCAL_FIXTURE_H_
 #define AGENTGATEWAY_TESTS_LOCAL_LOCAL_FIXTURE_H_
 
@@ -10,7 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "boost/json.hpp"
 #include "gtest/gtest.h"
 #include "server/upstream/http_pool.h"
@@ -21,11 +25,43 @@ namespace agentgateway::local::testing {
 // Generous failure bound for an async outcome; tests normally finish in milliseconds.
 inline constexpr std::chrono::seconds kWait{20};
 
+// Times at which the emulator saw a client leave a stream or a hang first
+// (EmulatorOptions::on_client_closed), waited on by count. Thread-safe.
+class CloseLog {
+ public:
+  void Record(std::chrono::steady_clock::time_point at) {
+    absl::MutexLock lock(&mu_);
+    seen_.push_back(at);
+  }
+  // The first `n` times once there are that many; nullopt (and a test failure) after kWait.
+  std::optional<std::vector<std::chrono::steady_clock::time_point>> Wait(std::size_t n) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [this, n]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return seen_.size() >= n; };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&enough), absl::FromChrono(kWait))) {
+      ADD_FAILURE() << "the emulator saw " << seen_.size() << " client closes, not " << n;
+      return std::nullopt;
+    }
+    return seen_;
+  }
+  std::size_t count() {
+    absl::MutexLock lock(&mu_);
+    return seen_.size();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::chrono::steady_clock::time_point> seen_ ABSL_GUARDED_BY(mu_);
+};
+
 class LocalTest : public ::testing::Test {
  protected:
   void SetUp() override {
     emulator::EmulatorOptions options;
     options.threads = 2;
+    // Shared: the hook may run until the emulator's Stop() returns.
+    options.on_client_closed = [log = closes_](std::chrono::steady_clock::time_point at) {
+      log->Record(at);
+    };
     auto created = emulator::Emulator::Create(options);
     ASSERT_TRUE(created.ok()) << created.status();
     emulator_ = *std::move(created);
@@ -58,6 +94,23 @@ class LocalTest : public ::testing::Test {
     return std::string(boost::json::parse(fetched->body).at("access_token").as_string());
   }
 
+  // Blocks until the emulator's counter `name` (GET /emulator/stats) reaches `value`, with the
+  // emulator's own long poll; false (and a test failure) after kWait.
+  bool WaitForCounter(std::string_view name, int64_t value) {
+    upstream::HttpRequest request;
+    request.method = "GET";
+    request.url = *upstream::Url::Parse(
+        Url(absl::StrCat("/emulator/wait?counter=", std::string(name), "&value=", value,
+                         "&timeout_ms=", std::chrono::milliseconds(kWait).count())));
+    auto fetched = pool_->Fetch(std::move(request));
+    EXPECT_TRUE(fetched.ok()) << fetched.status();
+    if (!fetched.ok()) return false;
+    EXPECT_EQ(fetched->head.status, 200) << name << " did not reach " << value << ": "
+                                         << fetched->body;
+    return fetched->head.status == 200;
+  }
+
+  std::shared_ptr<CloseLog> closes_ = std::make_shared<CloseLog>();
   std::unique_ptr<emulator::Emulator> emulator_;
   std::unique_ptr<upstream::HttpPool> pool_;
 };

@@ -224,6 +224,10 @@ TEST_F(McpClientTest, BadInputsAreErrorOutcomes) {
               StatusIs(absl::StatusCode::kNotFound, ::testing::_));
   EXPECT_THAT(Call(kExternal, {"", "app"}, "search", "{}").status,
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("token")));
+  // Only the explicit anonymous identity goes without a token (servers outside the workspace);
+  // the emulator's own server then refuses the call itself.
+  EXPECT_THAT(Call(kExternal, McpIdentity::Anonymous(), "search", "{}").status,
+              StatusIs(absl::StatusCode::kUnauthenticated, ::testing::_));
   EXPECT_THAT(Call(kExternal, app_, "search", "[1]").status,
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("JSON object")));
   std::promise<ToolOutcome> done;

@@ -1,6 +1,7 @@
 // ModelClient over loopback against the emulator's scripted Chat Completions model: streamed
 // text, parallel tool calls, the non-stream path, HTTP errors with their messages, scopes,
-// deadlines, and (with a raw test server) truncated and malformed streams.
+// deadlines, streams and bodies cut short (the emulator's truncate fault), and (with a raw test
+// server) streams missing [DONE] and malformed streams.
 #include "server/local/model_client.h"
 
 #include <atomic>
@@ -207,6 +208,33 @@ TEST_F(ModelClientTest, CancelMidStreamEndsTheTurnWithCancelled) {
   EXPECT_LT(delta_count->load(), 5);
 }
 
+// The emulator's `truncate` fault: the stream stops after a few frames, before the one with
+// finish_reason and before [DONE], with intact HTTP framing (the terminal chunk), so only the
+// client's own check tells a cut answer from a short one.
+TEST_F(ModelClientTest, StreamCutBeforeFinishIsTruncatedAndItsDeltasWereRelayed) {
+  const std::string question = "Tell me a long story [[fault:truncate]]";
+  Turn turn = Run(Ask(question));
+  EXPECT_THAT(turn.result, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("truncated")));
+  ASSERT_FALSE(turn.deltas.empty());  // what came was still relayed, in order
+  const std::string full = absl::StrCat("You asked: \"", question, "\". No tool was needed.");
+  std::string relayed = absl::StrJoin(turn.deltas, "");
+  EXPECT_LT(relayed.size(), full.size());
+  EXPECT_EQ(full.substr(0, relayed.size()), relayed);
+}
+
+TEST_F(ModelClientTest, ToolCallStreamCutMidArgumentsIsTruncated) {
+  ChatRequest request = Ask("use get_weather for a long question text [[fault:truncate]]");
+  request.tools = {Tool("get_weather")};
+  Turn turn = Run(request);
+  EXPECT_THAT(turn.result, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("truncated")));
+}
+
+TEST_F(ModelClientTest, NonStreamBodyCutShortIsUnavailable) {
+  Turn turn = Run(Ask("Tell me [[fault:truncate]]", /*stream=*/false));
+  EXPECT_THAT(turn.result, StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
+  EXPECT_TRUE(turn.deltas.empty());
+}
+
 TEST_F(ModelClientTest, RefusesCallsWithoutTokenOrWithBadToolSchema) {
   EXPECT_THAT(Run(Ask("hi"), "/v1", {}).result,
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("token")));
@@ -255,13 +283,6 @@ class RawStreamTest : public testing::LocalTest {
                         delta_json, R"(,"finish_reason":)", finish, "}]}\n\n");
   }
 };
-
-TEST_F(RawStreamTest, StreamEndingWithoutFinishReasonIsTruncated) {
-  Turn turn = Serve(absl::StrCat(kHead, Chunk(R"({"role":"assistant","content":"Hel"})"),
-                                 Chunk(R"({"content":"lo"})")));
-  EXPECT_THAT(turn.result, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("truncated")));
-  EXPECT_THAT(turn.deltas, ElementsAre("Hel", "lo"));  // what came was still relayed
-}
 
 TEST_F(RawStreamTest, StreamEndingWithoutDoneIsTruncated) {
   Turn turn = Serve(absl::StrCat(kHead, Chunk(R"({"content":"Hi"})"), Chunk("{}", R"("stop")")));

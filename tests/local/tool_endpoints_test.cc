@@ -6,6 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "absl/strings/str_cat.h"
 #include "server/local/mcp_client.h"
 #include "tests/local/local_fixture.h"
 #include "tests/testing/status_matchers.h"
@@ -59,12 +60,15 @@ TEST(ToolEndpointsTest, UcConnectionKnowledgeAssistantAppAndGenericMcp) {
   ASSERT_THAT(conn, IsOk());
   EXPECT_EQ(conn->url, "https://adb-123.azuredatabricks.net/api/2.0/mcp/external/github_conn");
   EXPECT_THAT(conn->user_scopes, ElementsAre("catalog.connections"));
+  EXPECT_TRUE(conn->needs_approval);
+  EXPECT_EQ(conn->server_label, "github_conn");
 
   auto ka = ResolveHostedTool(
       R"({"type":"knowledge_assistant","knowledge_assistant":{"knowledge_assistant_id":"ka-hr-docs"}})",
       Config());
   ASSERT_THAT(ka, IsOk());
   EXPECT_EQ(ka->kind, ToolEndpointKind::kServingEndpoint);
+  EXPECT_EQ(ka->name, "ka-hr-docs");
   EXPECT_EQ(ka->url, "https://adb-123.azuredatabricks.net/serving-endpoints/ka-hr-docs/invocations");
   EXPECT_THAT(ka->user_scopes, ElementsAre("model-serving", "serving.serving-endpoints"));
 
@@ -72,12 +76,54 @@ TEST(ToolEndpointsTest, UcConnectionKnowledgeAssistantAppAndGenericMcp) {
   ASSERT_THAT(app, IsOk());
   EXPECT_EQ(app->url, "https://crm-mcp-123.databricksapps.com/mcp");
   EXPECT_FALSE(app->user_auth_allowed);
+  EXPECT_TRUE(app->needs_approval);
+  EXPECT_EQ(app->server_label, "crm-mcp");
+  EXPECT_FALSE(ka->needs_approval);
 
   auto mcp = ResolveHostedTool(R"({"type":"mcp","mcp":{"server_url":"https://mcp.example.com/x"}})",
                                ToolEndpointConfig{});  // needs no workspace host
   ASSERT_THAT(mcp, IsOk());
   EXPECT_EQ(mcp->url, "https://mcp.example.com/x");
   EXPECT_THAT(mcp->user_scopes, IsEmpty());
+  EXPECT_FALSE(mcp->needs_approval);
+  EXPECT_EQ(mcp->server_label, "mcp.example.com");
+
+  auto asking = ResolveHostedTool(
+      R"({"type":"mcp","mcp":{"server_url":"http://127.0.0.1:9/mcp","server_label":"notes",)"
+      R"("require_approval":"always"}})",
+      ToolEndpointConfig{});
+  ASSERT_THAT(asking, IsOk());
+  EXPECT_TRUE(asking->needs_approval);
+  EXPECT_EQ(asking->server_label, "notes");
+}
+
+// The run's Databricks token goes to the workspace's own servers and the configured Apps only;
+// a generic mcp server anywhere else is called without it.
+TEST(ToolEndpointsTest, OnlyWorkspaceServersGetTheToken) {
+  const ToolEndpointConfig c = Config();  // workspace https://adb-123.azuredatabricks.net
+  auto genie = ResolveHostedTool(R"({"type":"genie_space","genie_space":{"id":"g"}})", c);
+  ASSERT_THAT(genie, IsOk());
+  EXPECT_TRUE(genie->send_token);
+  auto app = ResolveHostedTool(R"({"type":"app","app":{"name":"crm-mcp"}})", c);
+  ASSERT_THAT(app, IsOk());
+  EXPECT_TRUE(app->send_token);
+  auto own = ResolveHostedTool(
+      R"({"type":"mcp","mcp":{"server_url":"https://adb-123.azuredatabricks.net/api/2.0/mcp/x"}})",
+      c);
+  ASSERT_THAT(own, IsOk());
+  EXPECT_TRUE(own->send_token);
+  for (const char* url : {"https://mcp.example.com/x", "http://adb-123.azuredatabricks.net/x",
+                          "https://adb-123.azuredatabricks.net:8443/x",
+                          "https://adb-123.azuredatabricks.net.evil.example/x"}) {
+    auto other = ResolveHostedTool(
+        absl::StrCat(R"({"type":"mcp","mcp":{"server_url":")", url, R"("}})"), c);
+    ASSERT_THAT(other, IsOk()) << url;
+    EXPECT_FALSE(other->send_token) << url;
+  }
+  auto no_workspace = ResolveHostedTool(
+      R"({"type":"mcp","mcp":{"server_url":"https://mcp.example.com/x"}})", ToolEndpointConfig{});
+  ASSERT_THAT(no_workspace, IsOk());
+  EXPECT_FALSE(no_workspace->send_token);
 }
 
 TEST(ToolEndpointsTest, ScopeOverridesReplaceTheDefaults) {
@@ -108,6 +154,8 @@ TEST(ToolEndpointsTest, BadInputsAreInvalidArgumentWithAReason) {
       "knowledge_assistant_id");
   bad(R"({"type":"app","app":{"name":"unknown-app"}})", "no URL configured");
   bad(R"({"type":"mcp","mcp":{"server_url":"ftp://x"}})", "http(s)");
+  bad(R"({"type":"mcp","mcp":{"server_url":"https://x/m","require_approval":"sometimes"}})",
+      "require_approval");
   bad(R"({"type":"web_search","web_search":{}})", "unknown hosted tool type");
   bad(R"({"type":"genie_space","genie_space":{"id":"x"}})", "no workspace host",
       ToolEndpointConfig{});

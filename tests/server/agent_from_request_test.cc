@@ -116,6 +116,13 @@ TEST(AgentFromRequestTest, EveryProblemOfTheRequestsAgentIsNamed) {
                                R"("description":"d"}},{"type":"function","name":"f"}]})")
                   .status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("request: tools: mixes 1")));
+  // A generic mcp tool would have the gateway call any URL a caller names.
+  EXPECT_THAT(AgentFromRequest(base, "m",
+                               R"({"tools":[{"type":"mcp","mcp":{"server_url":)"
+                               R"("http://169.254.169.254/mcp"}}]})")
+                  .status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("tools[0].type: a generic mcp tool is configured in a profile")));
   EXPECT_THAT(AgentFromRequest(base, "m", R"({"tools":{"type":"function"}})").status(),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("tools: must be an array of tool objects")));

@@ -554,3 +554,55 @@ TEST(ConfigTest, ShippedExampleConfigIsValid) {
 
 }  // namespace
 }  // namespace agentgateway
+
+namespace agentgateway {
+namespace {
+
+TEST(ConfigTest, GenericMcpToolsAndAppUrlsForTheLocalEngine) {
+  auto config = ParseConfig(R"(
+local_engine:
+  app_urls: {crm: "https://crm-123.databricksapps.com"}
+profiles:
+  a:
+    model: m
+    engine: local
+    tools:
+      - {type: mcp, mcp: {server_url: "https://mcp.example.com/mcp", server_label: notes,
+                          require_approval: always}}
+      - {type: app, app: {name: crm}}
+)",
+                            "c.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->local_engine.app_urls.at("crm"), "https://crm-123.databricksapps.com");
+  const Profile* p = config->FindProfile("a");
+  ASSERT_EQ(p->tools.size(), 2u);
+  EXPECT_EQ(p->tools[0].type, "mcp");
+  EXPECT_EQ(p->tools[0].json,
+            R"({"type":"mcp","mcp":{"server_url":"https://mcp.example.com/mcp",)"
+            R"("server_label":"notes","require_approval":"always"}})");
+
+  auto bad = ParseConfig(R"(
+local_engine:
+  app_urls: {crm: "crm-123.databricksapps.com"}
+profiles:
+  a:
+    model: m
+    engine: local
+    tools:
+      - {type: mcp, mcp: {server_label: x}}
+      - {type: mcp, mcp: {server_url: "ftp://x/mcp", require_approval: sometimes}}
+)",
+                         "c.yaml");
+  EXPECT_THAT(bad.status(),
+              testing::StatusIs(
+                  absl::StatusCode::kInvalidArgument,
+                  AllOf(HasSubstr("local_engine.app_urls.crm: must be the App's URL"),
+                        HasSubstr("profiles.a.tools[0].mcp.server_url: required non-empty string"),
+                        HasSubstr("profiles.a.tools[1].mcp.server_url: 'ftp://x/mcp' must start "
+                                  "with http:// or https://"),
+                        HasSubstr("profiles.a.tools[1].mcp.require_approval: must be always or "
+                                  "never"))));
+}
+
+}  // namespace
+}  // namespace agentgateway
