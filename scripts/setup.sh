@@ -33,3 +33,6 @@ bash "$(dirname "$0")/../tests/browser/setup.sh"
 
 # The MCP interop test's npm packages (@modelcontextprotocol/sdk), likewise.
 bash "$(dirname "$0")/../tests/local/mcp_interop/setup.sh"
+
+# The OpenAI SDK interop test's npm package (openai), likewise.
+bash "$(dirname "$0")/../tests/client/openai_interop/setup.sh"
