@@ -40,6 +40,7 @@
 #include "server/local/mcp_client.h"
 #include "server/local/model_client.h"
 #include "server/local/tool_endpoints.h"
+#include "server/supervisor_engine.h"
 #include "server/upstream/http_pool.h"
 
 namespace agentgateway::local {
@@ -53,6 +54,13 @@ struct LocalEngineOptions {
   ToolEndpointConfig tools;
   int max_steps = 10;                            // model turns per run
   std::chrono::milliseconds tool_timeout{120'000};  // each tool call, session set-up included
+  // Model turns that fail before the model answered (HTTP 429/502/503/504, no connection) are
+  // tried again as the Supervisor adapter's calls are: the same policy, full-jitter backoff,
+  // the server's Retry-After, a total wait per run, and a process-wide retry budget. Tool calls
+  // are never retried (they may have had effects).
+  RetryPolicy retry;
+  // Set by Create: the engine's retry budget (shared by its runs).
+  SupervisorEngine::RetryBudget* retry_budget = nullptr;
 };
 
 class LocalEngine final : public Engine {
@@ -78,7 +86,12 @@ class LocalEngine final : public Engine {
  private:
   LocalEngine(LocalEngineOptions options, std::unique_ptr<ModelClient> model,
               std::unique_ptr<McpClient> mcp)
-      : options_(std::move(options)), model_(std::move(model)), mcp_(std::move(mcp)) {}
+      : options_(std::move(options)),
+        model_(std::move(model)),
+        mcp_(std::move(mcp)),
+        budget_(options_.retry.budget_ratio, options_.retry.budget_reserve) {
+    options_.retry_budget = &budget_;
+  }
 
   absl::StatusOr<std::shared_ptr<const Plan>> MakePlan(const Profile& profile,
                                                        const v1::InvokeRequest& request) const;
@@ -86,6 +99,7 @@ class LocalEngine final : public Engine {
   LocalEngineOptions options_;
   std::unique_ptr<ModelClient> model_;
   std::unique_ptr<McpClient> mcp_;
+  SupervisorEngine::RetryBudget budget_;
 };
 
 }  // namespace agentgateway::local

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_format.h"
 #include "server/local/serving_tool.h"
+#include "server/metrics.h"
 
 namespace agentgateway::local {
 namespace json = boost::json;
@@ -57,10 +58,12 @@ void LocalRun::Start() {
     // weakly: a run that finished earlier is gone and the timer does nothing.
     auto left = std::chrono::ceil<std::chrono::milliseconds>(*context_.deadline -
                                                               std::chrono::steady_clock::now());
-    options_->pool->RunAfter(std::max(left, std::chrono::milliseconds(0)),
-                             [weak = weak_from_this()] {
-                               if (auto self = weak.lock()) self->OnDeadline();
-                             });
+    // Cancelled when the run is destroyed: a finished run leaves no timer behind until its
+    // deadline (a long profile timeout would otherwise pile them up under load).
+    cancel_deadline_ = options_->pool->RunAfterCancellable(
+        std::max(left, std::chrono::milliseconds(0)), [weak = weak_from_this()] {
+          if (auto self = weak.lock()) self->OnDeadline();
+        });
   }
   for (const FunctionTool& f : plan_->functions) {
     routes_.emplace(f.name, ToolRoute{});
@@ -151,6 +154,7 @@ void LocalRun::StartTurn() {
   if (!tools_.empty()) request.parallel_tool_calls = plan_->parallel_tool_calls;
   request.temperature = plan_->temperature;
   request.max_tokens = plan_->max_tokens;
+  if (options_->retry_budget != nullptr && turn_attempt_ == 1) options_->retry_budget->OnRequest();
   ModelCallOptions call_options;
   call_options.bearer_token = context_.bearer_token.Reveal();
   call_options.deadline = context_.deadline;
@@ -175,6 +179,36 @@ void LocalRun::StartTurn() {
   if (cancel) (*call)->Cancel();
 }
 
+bool LocalRun::RetryTurn(const absl::Status& failure) {
+  const std::optional<std::chrono::milliseconds> retry_after = RetryableTurnFailure(failure);
+  const RetryPolicy& policy = options_->retry;
+  if (!retry_after.has_value() || turn_attempt_ >= policy.max_attempts) return false;
+  const auto cap =
+      std::min(policy.max_backoff, policy.initial_backoff * (1 << (turn_attempt_ - 1)));
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  auto delay = std::max(std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(
+                            0, cap.count())(rng)),  // full jitter
+                        *retry_after);
+  if (retry_waited_ + delay > policy.max_total_wait) return false;
+  if (context_.deadline && std::chrono::steady_clock::now() + delay >= *context_.deadline) {
+    return false;  // the retry could not finish in time: the caller hears the failure now
+  }
+  if (options_->retry_budget != nullptr && !options_->retry_budget->TryWithdraw()) return false;
+  ++turn_attempt_;
+  retry_waited_ += delay;
+  --steps_;  // the same turn again, not one more
+  Metrics::Get().UpstreamRetry();
+  if (context_.retries) context_.retries->fetch_add(1);
+  options_->pool->RunAfter(delay, [self = shared_from_this()] {
+    {
+      absl::MutexLock lock(&self->mu_);
+      if (self->cancelled_) return;  // Cancel() or the deadline finished the run meanwhile
+    }
+    self->StartTurn();
+  });
+  return true;
+}
+
 void LocalRun::OnDelta(std::string_view text) {
   if (text.empty()) return;
   OpenMessage();
@@ -196,8 +230,13 @@ void LocalRun::OnTurnDone(absl::StatusOr<ChatResult> result) {
         std::chrono::steady_clock::now() >= *context_.deadline) {
       return Fail(DeadlineStatus());
     }
-    return Fail(result.status());
+    if (RetryTurn(result.status())) return;
+    if (turn_attempt_ == 1) return Fail(result.status());
+    return Fail(absl::Status(result.status().code(),
+                             absl::StrCat(result.status().message(), " (after ", turn_attempt_,
+                                          " attempts)")));
   }
+  turn_attempt_ = 1;
   round_usage_ = result->usage;
   if (result->tool_calls.empty()) {
     OpenMessage();  // an answer with no text still gets its (empty) message

@@ -52,6 +52,10 @@ class LocalRun final : public RunHandle, public std::enable_shared_from_this<Loc
            std::shared_ptr<const LocalEngine::Plan> plan, RunContext context,
            std::shared_ptr<EventSink> sink);
 
+  ~LocalRun() override {
+    if (cancel_deadline_) cancel_deadline_();
+  }
+
   void Start();
   void Cancel() override;
   // Closes what is in flight (the model turn, the tool calls) and marks the run stopped;
@@ -74,6 +78,9 @@ class LocalRun final : public RunHandle, public std::enable_shared_from_this<Loc
   void StartTurn();
   void OnDelta(std::string_view text);
   void OnTurnDone(absl::StatusOr<ChatResult> result);
+  // Schedules the failed turn again when the policy, the budget and the deadline allow; false
+  // when the failure is final.
+  bool RetryTurn(const absl::Status& failure);
   void RunTools(ChatResult turn);
   void RunApproved();
   void StartBatch(std::shared_ptr<Batch> batch);
@@ -125,7 +132,10 @@ class LocalRun final : public RunHandle, public std::enable_shared_from_this<Loc
   std::vector<FunctionTool> tools_;
   std::map<std::string, ToolRoute> routes_;  // by the name the model sees
   const std::string base_id_;
+  std::function<void()> cancel_deadline_;  // the deadline timer's (see Start)
   int steps_ = 0;
+  int turn_attempt_ = 1;                     // of the current model turn
+  std::chrono::milliseconds retry_waited_{0};  // backoff so far, every turn of the run
   int round_ = -1;
   int item_seq_ = 0;
   bool round_open_ = false;

@@ -1,9 +1,12 @@
 #include "server/local/model_client.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/local/chat_stream.h"
 #include "server/upstream/error_mapping.h"
@@ -12,6 +15,22 @@ namespace agentgateway::local {
 namespace {
 
 constexpr std::size_t kMaxBufferedBody = 16u << 20;
+
+absl::Status Retryable(absl::Status status, std::chrono::milliseconds retry_after) {
+  status.SetPayload(kRetryableTurnPayload, absl::Cord(std::to_string(retry_after.count())));
+  return status;
+}
+
+// Retry-After in whole seconds (the HTTP-date form counts as none), capped at a minute.
+std::chrono::milliseconds RetryAfterMs(std::string_view value) {
+  int seconds = 0;
+  if (value.empty()) return std::chrono::milliseconds(0);
+  for (char c : value) {
+    if (c < '0' || c > '9') return std::chrono::milliseconds(0);
+    seconds = std::min(60, seconds * 10 + (c - '0'));
+  }
+  return std::chrono::seconds(seconds);
+}
 
 // One turn's response. Held by the pool (shared_ptr) until OnComplete; touched only on the
 // call's strand.
@@ -51,6 +70,9 @@ class TurnHandler : public upstream::ResponseHandler {
     if (!status.ok()) {
       // A reset or timeout after a head that was an HTTP error still reports the HTTP error.
       if (!Ok() && status_ != 0 && !body_.empty()) return done(HttpError());
+      if (status_ == 0 && upstream::IsConnectFailure(status)) {
+        return done(Retryable(std::move(status), std::chrono::milliseconds(0)));
+      }
       return done(status);
     }
     if (!Ok()) return done(HttpError());
@@ -68,8 +90,11 @@ class TurnHandler : public upstream::ResponseHandler {
 
   absl::Status HttpError() const {
     absl::Status s = upstream::StatusFromHttpError(status_, body_);
-    if (retry_after_.empty()) return s;
-    return absl::Status(s.code(), absl::StrCat(s.message(), " (Retry-After: ", retry_after_, ")"));
+    if (!retry_after_.empty()) {
+      s = absl::Status(s.code(), absl::StrCat(s.message(), " (Retry-After: ", retry_after_, ")"));
+    }
+    const bool retryable = status_ == 429 || status_ == 502 || status_ == 503 || status_ == 504;
+    return retryable ? Retryable(std::move(s), RetryAfterMs(retry_after_)) : s;
   }
 
   const bool stream_requested_;
@@ -84,6 +109,14 @@ class TurnHandler : public upstream::ResponseHandler {
 };
 
 }  // namespace
+
+std::optional<std::chrono::milliseconds> RetryableTurnFailure(const absl::Status& status) {
+  auto payload = status.GetPayload(kRetryableTurnPayload);
+  if (!payload.has_value()) return std::nullopt;
+  long long ms = 0;
+  if (!absl::SimpleAtoi(std::string(*payload), &ms) || ms < 0) return std::chrono::milliseconds(0);
+  return std::chrono::milliseconds(ms);
+}
 
 absl::StatusOr<std::unique_ptr<ModelClient>> ModelClient::Create(upstream::HttpPool* pool,
                                                                  std::string_view base_url) {

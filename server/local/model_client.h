@@ -29,6 +29,13 @@ struct ModelCallOptions {
   upstream::Headers extra_headers;  // e.g. traceparent
 };
 
+// A turn that failed before the model answered anything and may be tried again, as the
+// Supervisor adapter retries (HTTP 429, 502, 503, 504, or no connection): the failure carries
+// this payload, the server's Retry-After in milliseconds ("0" when none).
+inline constexpr char kRetryableTurnPayload[] = "agentgateway.dev/retryable-turn";
+// The Retry-After of a retryable turn failure, or nullopt when the failure is final.
+std::optional<std::chrono::milliseconds> RetryableTurnFailure(const absl::Status& status);
+
 class ModelClient {
  public:
   using DeltaCallback = std::function<void(std::string_view text)>;

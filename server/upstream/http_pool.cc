@@ -2,10 +2,12 @@
 // waiters, idle expiry) and the io_context with its threads. The HTTP exchange itself is in
 // http_call.cc; this file needs Asio but not Beast's HTTP code.
 #include <future>
+#include <map>
 #include <thread>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 #include "absl/strings/match.h"
@@ -57,9 +59,42 @@ class BufferingHandler : public ResponseHandler {
 }  // namespace
 
 
+// Each timer waits on its own strand, where a cancel is posted (a timer object is not safe to
+// cancel from another thread while its wait completes). Open until the pool's destructor.
+struct PoolImpl::Timers {
+  struct Entry {
+    std::weak_ptr<net::steady_timer> timer;
+    net::strand<net::io_context::executor_type> strand;
+  };
+  absl::Mutex mu;
+  bool open ABSL_GUARDED_BY(mu) = true;
+  std::uint64_t next_id ABSL_GUARDED_BY(mu) = 0;
+  std::map<std::uint64_t, Entry> pending ABSL_GUARDED_BY(mu);
+
+  void Cancel(std::uint64_t id) {
+    absl::MutexLock lock(&mu);
+    if (!open) return;
+    auto it = pending.find(id);
+    if (it == pending.end()) return;  // fired already
+    net::post(it->second.strand, [timer = it->second.timer] {
+      if (auto t = timer.lock()) t->cancel();
+    });
+  }
+  void CancelAll() {
+    absl::MutexLock lock(&mu);
+    open = false;
+    for (auto& [id, entry] : pending) {
+      net::post(entry.strand, [timer = entry.timer] {
+        if (auto t = timer.lock()) t->cancel();
+      });
+    }
+  }
+};
+
 PoolImpl::PoolImpl(const PoolOptions& options, ssl::context tls_context)
     : options_(options),
       io_context_(static_cast<int>(options.threads)),
+      timers_(std::make_shared<Timers>()),
       tls_context_(std::move(tls_context)) {
   work_.emplace(io_context_.get_executor());
   threads_.reserve(options_.threads);
@@ -85,6 +120,7 @@ PoolImpl::~PoolImpl() {
   }
   for (auto& call : calls) call->Cancel();
   for (auto& conn : idle) net::post(conn->strand(), [conn] { conn->Close(); });
+  timers_->CancelAll();  // pending RunAfter timers would otherwise hold run() until they fire
   calls.clear();
   idle.clear();
   // Every socket is closed and every timer cancelled, so run() returns once the resulting
@@ -262,17 +298,38 @@ void PoolImpl::Unregister(CallImpl* call) {
 }
 
 void PoolImpl::RunAfter(std::chrono::milliseconds delay, std::function<void()> fn) {
-  // The timer keeps itself alive through its own handler; the pool's destructor stops the
-  // io_context, which drops pending handlers unrun.
-  auto timer = std::make_shared<net::steady_timer>(io_context_, delay);
-  timer->async_wait([timer, fn = std::move(fn)](boost::system::error_code ec) {
+  RunAfterCancellable(delay, std::move(fn));
+}
+
+std::function<void()> PoolImpl::RunAfterCancellable(std::chrono::milliseconds delay,
+                                                    std::function<void()> fn) {
+  auto strand = net::make_strand(io_context_);
+  // The timer keeps itself alive through its own handler.
+  auto timer = std::make_shared<net::steady_timer>(strand, delay);
+  std::uint64_t id;
+  {
+    absl::MutexLock lock(&timers_->mu);
+    if (!timers_->open) return [] {};  // the pool is going away: nothing will run
+    id = timers_->next_id++;
+    timers_->pending.emplace(id, Timers::Entry{timer, strand});
+  }
+  timer->async_wait([timer, timers = timers_, id, fn = std::move(fn)](boost::system::error_code ec) {
+    {
+      absl::MutexLock lock(&timers->mu);
+      timers->pending.erase(id);
+    }
     if (!ec) fn();
   });
+  return [timers = timers_, id] { timers->Cancel(id); };
 }
 
 PoolStats PoolImpl::Stats() const {
-  absl::MutexLock lock(&mu_);
   PoolStats stats;
+  {
+    absl::MutexLock lock(&timers_->mu);
+    stats.timers = timers_->pending.size();
+  }
+  absl::MutexLock lock(&mu_);
   stats.connections_opened = connections_opened_;
   stats.connections_reused = connections_reused_;
   for (const auto& [name, origin] : origins_) {

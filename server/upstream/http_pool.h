@@ -127,6 +127,7 @@ struct PoolStats {
   std::size_t open = 0;
   std::size_t idle = 0;
   std::size_t waiting = 0;
+  std::size_t timers = 0;  // RunAfter timers not fired (or cancelled) yet
 };
 
 class HttpPool {
@@ -149,8 +150,16 @@ class HttpPool {
   virtual PoolStats Stats() const = 0;
 
   // Runs `fn` on a pool thread once `delay` has passed (retry backoff). Dropped unrun if the
-  // pool is destroyed first.
+  // pool is destroyed first (the destructor does not wait for pending timers).
   virtual void RunAfter(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
+  // The same, and returns a cancel: called before `fn` ran, it drops `fn` unrun and frees its
+  // timer at once (a run's deadline timer, when the run ends first). Thread-safe, idempotent,
+  // harmless after `fn` ran or the pool is gone. This default (test pools) cannot cancel.
+  virtual std::function<void()> RunAfterCancellable(std::chrono::milliseconds delay,
+                                                    std::function<void()> fn) {
+    RunAfter(delay, std::move(fn));
+    return [] {};
+  }
 };
 
 }  // namespace agentgateway::upstream

@@ -210,6 +210,8 @@ class PoolImpl : public HttpPool {
   absl::StatusOr<FetchResult> Fetch(HttpRequest request) override;
   PoolStats Stats() const override;
   void RunAfter(std::chrono::milliseconds delay, std::function<void()> fn) override;
+  std::function<void()> RunAfterCancellable(std::chrono::milliseconds delay,
+                                            std::function<void()> fn) override;
 
   const PoolOptions& options() const { return options_; }
   net::io_context& io_context() { return io_context_; }
@@ -241,6 +243,10 @@ class PoolImpl : public HttpPool {
 
   const PoolOptions options_;
   net::io_context io_context_;
+  // The RunAfter timers not fired yet, so the destructor can cancel them (and a cancel that
+  // comes after the pool is gone does nothing). Shared with the cancels handed out.
+  struct Timers;
+  std::shared_ptr<Timers> timers_;
   ssl::context tls_context_;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;

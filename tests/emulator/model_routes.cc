@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "absl/strings/numbers.h"
 #include "boost/json/parse.hpp"
 #include "boost/json/serialize.hpp"
 #include "tests/emulator/chat_model.h"
@@ -138,6 +139,21 @@ Action Router::RunChat(const HttpRequestData& request, const Caller& caller, Cal
   std::string fault(request.Header("x-emulator-fault"));
   if (fault.empty()) fault = parsed->fault;
   if (fault == "none") fault.clear();
+  // `NAME*N`: the fault applies to the first N calls carrying this very spec, then the turn
+  // answers as usual (a model that recovers: what a client's retries are for).
+  if (std::size_t star = fault.find('*'); star != std::string::npos) {
+    int limit = 0;
+    if (!absl::SimpleAtoi(absl::string_view(fault).substr(star + 1), &limit) || limit < 1) {
+      return OpenAiError(400, "invalid_request_error",
+                         Cat("Bad emulator fault '", fault, "': NAME*N needs a count N >= 1"));
+    }
+    bool applies;
+    {
+      absl::MutexLock lock(&mu_);
+      applies = chat_fault_uses_[fault]++ < limit;
+    }
+    fault = applies ? fault.substr(0, star) : std::string();
+  }
   if (!fault.empty()) {
     if (fault != "429" && fault != "500" && fault != "503" && fault != "hang" &&
         fault != "truncate") {

@@ -100,6 +100,10 @@ Action Router::Handle(const HttpRequestData& request) {
       identity_.ResetControls();
       request_log_.Clear();
       call_log_.Clear();
+      {
+        absl::MutexLock lock(&mu_);
+        chat_fault_uses_.clear();
+      }
       return ReplyAction(WaitReply(true));
     }
   }

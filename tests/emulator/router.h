@@ -146,6 +146,8 @@ class Router {
   HttpRequestData last_request_ ABSL_GUARDED_BY(mu_);
   std::string last_identity_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, BackgroundRun, std::less<>> background_ ABSL_GUARDED_BY(mu_);
+  // Chat faults limited to their first N uses (`503*2`): the uses so far, per fault spec.
+  std::map<std::string, int, std::less<>> chat_fault_uses_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace agentgateway::emulator

@@ -838,3 +838,50 @@ TEST(HttpPoolTls, CancelMidBody) {
 
 }  // namespace
 }  // namespace agentgateway::upstream
+
+namespace agentgateway::upstream {
+namespace {
+
+// Waits (bounded) until the pool's pending timers number `n`; a cancel completes on a pool
+// thread, so the count drops an instant after it.
+bool WaitTimers(HttpPool& pool, std::size_t n) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (pool.Stats().timers != n) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+TEST(HttpPool, ACancelledTimerNeverRunsAndIsFreedAtOnce) {
+  auto pool = HttpPool::Create(PoolOptions{});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  std::atomic<bool> ran{false};
+  auto cancel = (*pool)->RunAfterCancellable(std::chrono::hours(1), [&ran] { ran = true; });
+  EXPECT_EQ((*pool)->Stats().timers, 1u);
+  cancel();
+  cancel();  // idempotent
+  EXPECT_TRUE(WaitTimers(**pool, 0));
+  EXPECT_FALSE(ran.load());
+  // A timer that is not cancelled runs, and is freed once it has.
+  std::promise<void> fired;
+  (*pool)->RunAfterCancellable(std::chrono::milliseconds(1), [&fired] { fired.set_value(); });
+  fired.get_future().wait();
+  EXPECT_TRUE(WaitTimers(**pool, 0));
+}
+
+// The destructor cancels what is pending instead of waiting for it: with an hour-long timer
+// left, a pool that waited would hang this test (and agent-gateway's exit) for the hour.
+TEST(HttpPool, DestructionDoesNotWaitForPendingTimers) {
+  auto pool = HttpPool::Create(PoolOptions{});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  std::atomic<bool> ran{false};
+  (*pool)->RunAfter(std::chrono::hours(1), [&ran] { ran = true; });
+  auto cancel = (*pool)->RunAfterCancellable(std::chrono::hours(1), [&ran] { ran = true; });
+  pool->reset();
+  EXPECT_FALSE(ran.load());
+  cancel();  // after the pool is gone: harmless
+}
+
+}  // namespace
+}  // namespace agentgateway::upstream
