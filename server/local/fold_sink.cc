@@ -5,15 +5,11 @@
 #include <utility>
 
 #include "boost/json.hpp"
+#include "server/local/json_fields.h"
 
 namespace agentgateway::local {
 namespace json = boost::json;
 namespace {
-
-std::string Str(const json::object& obj, std::string_view key) {
-  const json::value* v = obj.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
 
 // Folds a run's events into one Responses object for Invoke: the first response's id and
 // model, every item of every round in order, usage summed.

@@ -6,15 +6,11 @@
 #include "boost/json.hpp"
 #include "server/local/plan_history.h"
 #include "server/request_builder.h"
+#include "server/local/json_fields.h"
 
 namespace agentgateway::local {
 namespace json = boost::json;
 namespace {
-
-std::string Str(const json::object& obj, std::string_view key) {
-  const json::value* v = obj.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
 
 // The top-level fields a profile may pass through, as Chat parameters.
 absl::Status ApplyPassThrough(std::string_view key, const json::value& v,

@@ -8,15 +8,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "boost/json.hpp"
+#include "server/local/json_fields.h"
 
 namespace agentgateway::local {
 namespace json = boost::json;
 namespace {
-
-std::string Str(const json::object& obj, std::string_view key) {
-  const json::value* v = obj.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
 
 // A JSON value as text: a string as is, anything else serialized ("" when absent).
 std::string Text(const json::value* v) {
