@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -223,6 +224,18 @@ void ParseTool(const YAML::Node& node, const std::string& path, Profile& profile
       YAML::Node v = inner[key];
       if (!v || !v.IsScalar() || v.Scalar().empty()) {
         problems.Add(absl::StrCat(path, ".", type, ".", key), "required non-empty string");
+      }
+    }
+    if (YAML::Node timeout = inner["timeout_ms"]; timeout && !timeout.IsNull()) {
+      std::int64_t ms = 0;
+      if (!timeout.IsScalar() || !absl::SimpleAtoi(timeout.Scalar(), &ms) || ms < 1 ||
+          ms > 86'400'000) {
+        problems.Add(absl::StrCat(path, ".", type, ".timeout_ms"),
+                     "must be a whole number of milliseconds from 1 to 86400000");
+      } else if (profile.engine != "local") {
+        problems.Add(absl::StrCat(path, ".", type, ".timeout_ms"),
+                     "bounds the local engine's calls to this tool; with engine: supervisor the "
+                     "Supervisor API runs its tools itself (and would refuse the field)");
       }
     }
     if (type == "mcp") {

@@ -107,7 +107,9 @@ void LocalRun::OnListed(const std::vector<absl::StatusOr<std::vector<McpTool>>>&
     const ToolEndpoint& endpoint = plan_->endpoints[i];
     if (endpoint.kind == ToolEndpointKind::kServingEndpoint) {
       std::string name = ModelToolName(endpoint.name, routes_);
-      routes_.emplace(name, ToolRoute{true, endpoint.url, "", true});
+      ToolRoute route{true, endpoint.url, "", true};
+      route.timeout = endpoint.timeout;
+      routes_.emplace(name, std::move(route));
       tools_.push_back(FunctionTool{
           name,
           endpoint.description.empty()
@@ -128,7 +130,7 @@ void LocalRun::OnListed(const std::vector<absl::StatusOr<std::vector<McpTool>>>&
       std::string name = ModelToolName(tool.name, routes_);
       routes_.emplace(name, ToolRoute{true, endpoint.url, tool.name, false,
                                       endpoint.needs_approval, endpoint.server_label,
-                                      endpoint.send_token});
+                                      endpoint.send_token, endpoint.timeout});
       tools_.push_back(FunctionTool{
           name, tool.description.empty() ? endpoint.description : tool.description,
           tool.input_schema_json});

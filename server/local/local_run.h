@@ -44,6 +44,7 @@ struct ToolRoute {
   bool needs_approval = false;  // hosted on MCP: each call waits for an approval first
   std::string server_label;     // hosted on MCP: the server's name in approval requests
   bool send_token = true;       // hosted: calls carry the run's token (ToolEndpoint::send_token)
+  std::optional<std::chrono::milliseconds> timeout;  // hosted: the tool's own bound per call
 };
 
 class LocalRun final : public RunHandle, public std::enable_shared_from_this<LocalRun> {

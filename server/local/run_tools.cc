@@ -76,7 +76,7 @@ void LocalRun::StartBatch(std::shared_ptr<Batch> batch) {
   // Each call is bounded by the tool timeout only: the run's deadline closes every call in
   // flight at once (OnDeadline), so a call never fails on its own just before the deadline
   // and lets the loop start one more turn.
-  const auto timeout = options_->tool_timeout;
+  const auto engine_timeout = options_->tool_timeout;
   McpIdentity identity{context_.bearer_token.Reveal(), ""};
   for (std::size_t i = 0; i < n; ++i) {
     const ToolCall& call = batch->hosted[i];
@@ -92,7 +92,10 @@ void LocalRun::StartBatch(std::shared_ptr<Batch> batch) {
     if (route == nullptr) {
       done(ToolOutcome{absl::StrCat("Error: the model called an unknown tool '", call.name, "'"),
                        true});
-    } else if (route->serving) {
+      continue;
+    }
+    const auto timeout = route->timeout.value_or(engine_timeout);  // the tool's own, if set
+    if (route->serving) {
       std::shared_ptr<upstream::Call> http = CallServingEndpoint(
           *options_->pool,
           ServingCall{route->url, identity.bearer_token, call.name, call.arguments,

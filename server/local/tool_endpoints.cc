@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "boost/json.hpp"
@@ -79,6 +80,20 @@ absl::StatusOr<ToolEndpoint> ResolveHostedTool(std::string_view tool_json,
   const json::object& inner = inner_value->get_object();
   if (const json::value* d = inner.if_contains("description"); d && d->is_string()) {
     out.description = std::string(d->get_string());
+  }
+  if (const json::value* t = inner.if_contains("timeout_ms"); t && !t->is_null()) {
+    // A number, or its digits as a string (a YAML config reads tool settings as strings).
+    std::int64_t ms = 0;
+    const bool read = t->is_int64()    ? (ms = t->get_int64(), true)
+                      : t->is_uint64() ? (ms = static_cast<std::int64_t>(t->get_uint64()), true)
+                      : t->is_string() ? absl::SimpleAtoi(std::string(t->get_string()), &ms)
+                                       : false;
+    if (!read || ms < 1 || ms > 86'400'000) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "hosted tool ", out.type, ": timeout_ms must be a whole number of milliseconds from 1 "
+          "to 86400000"));
+    }
+    out.timeout = std::chrono::milliseconds(ms);
   }
   const std::string host = NormalisedHost(config.host);
   const bool needs_host = out.type != "app" && out.type != "mcp";

@@ -7,7 +7,9 @@
 #ifndef AGENTGATEWAY_SERVER_LOCAL_TOOL_ENDPOINTS_H_
 #define AGENTGATEWAY_SERVER_LOCAL_TOOL_ENDPOINTS_H_
 
+#include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +49,9 @@ struct ToolEndpoint {
   // Only servers of the workspace itself and the configured Apps get it: a generic `mcp`
   // server elsewhere is called without it, so no workspace token ever leaves for a third party.
   bool send_token = true;
+  // The tool's own bound on each call (`timeout_ms` in its settings), else the engine's
+  // tool_timeout applies.
+  std::optional<std::chrono::milliseconds> timeout;
 };
 
 struct ToolEndpointConfig {

@@ -1,7 +1,8 @@
-// Model turns get the Supervisor adapter's resilience rules: a turn that failed before the
-// model answered (429, 502, 503, 504, no connection) is tried again with backoff, within the
-// policy's attempts, its total wait and the deadline; other failures end the run at once.
-// Counted at the emulator, whose `[[fault:NAME*N]]` fails only the first N calls.
+// Resilience of the loop. Model turns get the Supervisor adapter's rules: a turn that failed
+// before the model answered (429, 502, 503, 504, no connection) is tried again with backoff,
+// within the policy's attempts, its total wait and the deadline; other failures end the run at
+// once. Counted at the emulator, whose `[[fault:NAME*N]]` fails only the first N calls. Tool
+// calls are bounded by the tool's own timeout_ms, else the engine's tool_timeout.
 #include <memory>
 #include <thread>
 
@@ -85,6 +86,23 @@ TEST_F(LocalEngineRetryTest, AFinishedRunLeavesNoDeadlineTimer) {
     std::this_thread::yield();
   }
   EXPECT_EQ(pool_->Stats().timers, 0u);
+}
+
+// The tool's own bound wins over the engine's: the slow call is closed and its failure fed back
+// to the model, which answers.
+TEST_F(LocalEngineRetryTest, AToolsOwnTimeoutBoundsItsCalls) {
+  AddTool("genie_space",
+          R"({"type":"genie_space","genie_space":{"id":"01ef5a","description":"Sales",)"
+          R"("timeout_ms":200}})");  // the engine's tool_timeout here is 5 s
+  auto sink = std::make_shared<RecordingSink>();
+  ASSERT_THAT(Run(Ask("Ask query_space_01ef5a [[tool-delay-ms:15000]]"), sink, Counted()),
+              IsOk());
+  std::vector<boost::json::object> items = sink->items();
+  ASSERT_THAT(items, SizeIs(3));
+  EXPECT_EQ(testing::Str(items[1], "type"), "function_call_output");
+  EXPECT_THAT(testing::Str(items[1], "output"),
+              HasSubstr("could not be called (DEADLINE_EXCEEDED)"));
+  EXPECT_THAT(Calls("model"), SizeIs(2));  // the model heard of the failure and answered
 }
 
 TEST(RetryableTurnFailureTest, OnlyTransientFailuresCarryTheMark) {

@@ -97,6 +97,30 @@ TEST(ToolEndpointsTest, UcConnectionKnowledgeAssistantAppAndGenericMcp) {
   EXPECT_EQ(asking->server_label, "notes");
 }
 
+TEST(ToolEndpointsTest, AToolMayBoundItsOwnCalls) {
+  const ToolEndpointConfig c = Config();
+  auto plain = ResolveHostedTool(R"({"type":"genie_space","genie_space":{"id":"g"}})", c);
+  ASSERT_THAT(plain, IsOk());
+  EXPECT_FALSE(plain->timeout.has_value());
+  auto number = ResolveHostedTool(
+      R"({"type":"genie_space","genie_space":{"id":"g","timeout_ms":300000}})", c);
+  ASSERT_THAT(number, IsOk());
+  EXPECT_EQ(number->timeout, std::chrono::milliseconds(300000));
+  // A YAML config reads tool settings as strings.
+  auto text = ResolveHostedTool(
+      R"({"type":"uc_function","uc_function":{"name":"a.b.c","timeout_ms":"1500"}})", c);
+  ASSERT_THAT(text, IsOk());
+  EXPECT_EQ(text->timeout, std::chrono::milliseconds(1500));
+  for (const char* bad : {"0", "-5", "\"soon\"", "86400001", "1.5"}) {
+    auto refused = ResolveHostedTool(
+        absl::StrCat(R"({"type":"genie_space","genie_space":{"id":"g","timeout_ms":)", bad, "}}"),
+        c);
+    EXPECT_THAT(refused.status(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           HasSubstr("timeout_ms must be a whole number")))
+        << bad;
+  }
+}
+
 // The run's Databricks token goes to the workspace's own servers and the configured Apps only;
 // a generic mcp server anywhere else is called without it.
 TEST(ToolEndpointsTest, OnlyWorkspaceServersGetTheToken) {

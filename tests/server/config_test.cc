@@ -558,6 +558,37 @@ TEST(ConfigTest, ShippedExampleConfigIsValid) {
 namespace agentgateway {
 namespace {
 
+TEST(ConfigTest, AToolsOwnTimeoutIsForTheLocalEngine) {
+  auto config = ParseConfig(R"(
+profiles:
+  a:
+    model: m
+    engine: local
+    tools: [{type: genie_space, genie_space: {id: g, timeout_ms: 300000}}]
+)",
+                            "c.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto bad = ParseConfig(R"(
+default_profile: a
+profiles:
+  a:
+    model: m
+    tools: [{type: genie_space, genie_space: {id: g, timeout_ms: 300000}}]
+  b:
+    model: m
+    engine: local
+    tools: [{type: genie_space, genie_space: {id: g, timeout_ms: soon}}]
+)",
+                         "c.yaml");
+  EXPECT_THAT(bad.status(),
+              testing::StatusIs(
+                  absl::StatusCode::kInvalidArgument,
+                  AllOf(HasSubstr("profiles.a.tools[0].genie_space.timeout_ms: bounds the local "
+                                  "engine's calls"),
+                        HasSubstr("profiles.b.tools[0].genie_space.timeout_ms: must be a whole "
+                                  "number of milliseconds"))));
+}
+
 TEST(ConfigTest, GenericMcpToolsAndAppUrlsForTheLocalEngine) {
   auto config = ParseConfig(R"(
 local_engine:
