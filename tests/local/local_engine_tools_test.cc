@@ -87,3 +87,51 @@ TEST_F(LocalEngineTest, KnowledgeAssistantAndAnMcpToolRunInOneTurn) {
 
 }  // namespace
 }  // namespace agentgateway::local
+
+namespace agentgateway::local {
+namespace {
+
+constexpr char kWeatherFunction[] =
+    R"({"type":"function","name":"get_weather","description":"Weather for a city",)"
+    R"("parameters":{"type":"object","properties":{"city":{"type":"string"}}}})";
+
+// A client-side function next to a hosted tool, over two requests: the hosted call runs and
+// its output goes out with the function call the caller must answer; the caller's next
+// request carries the whole turn back with its output, and the loop finishes with both.
+TEST_F(LocalEngineTest, AClientFunctionAndAHostedToolInOneTurnOverTwoRequests) {
+  profile_.allow_mixed_tools = true;
+  AddTool("genie_space", kGenieTool);
+  AddTool("function", kWeatherFunction);
+  auto first = std::make_shared<RecordingSink>();
+  v1::InvokeRequest request = Ask("Use query_space_01ef5a and get_weather");
+  ASSERT_THAT(Run(request, first), IsOk());
+  std::vector<boost::json::object> items = first->items();
+  // The hosted pair, then the function call handed to the caller; no answer yet.
+  std::vector<std::string> types;
+  for (const auto& item : items) types.push_back(Str(item, "type"));
+  ASSERT_THAT(types, ::testing::UnorderedElementsAre("function_call", "function_call",
+                                                     "function_call_output"));
+  const boost::json::object* weather = nullptr;
+  for (const auto& item : items) {
+    if (Str(item, "type") == "function_call" && Str(item, "name") == "get_weather") {
+      weather = &item;
+    }
+  }
+  ASSERT_NE(weather, nullptr);
+  EXPECT_THAT(Calls("mcp", "tools/call"), SizeIs(1));  // only the hosted tool ran here
+  EXPECT_THAT(Calls("model"), SizeIs(1));
+
+  for (const auto& item : items) request.add_input()->set_json(boost::json::serialize(item));
+  request.add_input()->set_json(boost::json::serialize(boost::json::object{
+      {"type", "function_call_output"}, {"call_id", weather->at("call_id")},
+      {"output", "sunny, 21C"}}));
+  auto second = std::make_shared<RecordingSink>();
+  ASSERT_THAT(Run(request, second), IsOk());
+  EXPECT_THAT(second->text(), AllOf(HasSubstr(R"(The tool get_weather said: "sunny, 21C")"),
+                                    HasSubstr("The tool query_space_01ef5a said:")));
+  EXPECT_THAT(Calls("mcp", "tools/call"), SizeIs(1));  // the hosted call was not run again
+  EXPECT_THAT(Calls("model"), SizeIs(2));
+}
+
+}  // namespace
+}  // namespace agentgateway::local
