@@ -34,8 +34,10 @@ class GrpcBackend final : public AgentBackend {
 
   std::shared_ptr<CallHandle> StartStream(RpcPlan plan,
                                           std::shared_ptr<StreamSink> sink) override {
-    auto stream = SseStream::Start(stub_.get(), &tracker_, std::move(plan), std::move(sink));
-    return std::make_shared<ContextHandle>(stream->context());
+    std::shared_ptr<grpc::ClientContext> context =
+        SseStream::Start(stub_.get(), &tracker_, std::move(plan), std::move(sink));
+    if (context == nullptr) return nullptr;  // refused: the sink has its answer
+    return std::make_shared<ContextHandle>(std::move(context));
   }
 
   bool CancelAllAndWait(absl::Duration timeout) override {

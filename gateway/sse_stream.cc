@@ -7,9 +7,9 @@ namespace agentgateway::gateway {
 SseStream::SseStream(RpcTracker* tracker, RpcPlan plan, std::shared_ptr<StreamSink> sink)
     : tracker_(tracker), plan_(std::move(plan)), sink_(std::move(sink)), framer_(plan_.Framer()) {}
 
-std::shared_ptr<SseStream> SseStream::Start(agentgateway::v1::AgentService::Stub* stub,
-                                            RpcTracker* tracker, RpcPlan plan,
-                                            std::shared_ptr<StreamSink> sink) {
+std::shared_ptr<grpc::ClientContext> SseStream::Start(agentgateway::v1::AgentService::Stub* stub,
+                                                      RpcTracker* tracker, RpcPlan plan,
+                                                      std::shared_ptr<StreamSink> sink) {
   auto stream = std::make_shared<SseStream>(tracker, std::move(plan), std::move(sink));
   PrepareContext(stream->plan_, stream->context_.get());
   if (!tracker->Add(stream->context_)) {
@@ -19,8 +19,9 @@ std::shared_ptr<SseStream> SseStream::Start(agentgateway::v1::AgentService::Stub
                                 grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                              std::string(kShuttingDown))),
         stream->ErrorFrames(grpc::StatusCode::UNAVAILABLE, kShuttingDown));
-    return stream;
+    return nullptr;
   }
+  std::shared_ptr<grpc::ClientContext> context = stream->context_;
   // Kept alive by itself until OnDone: the reactor contract forbids freeing it earlier.
   stream->self_ = stream;
   stub->async()->Stream(stream->context_.get(), &stream->plan_.request, stream.get());
@@ -29,7 +30,7 @@ std::shared_ptr<SseStream> SseStream::Start(agentgateway::v1::AgentService::Stub
   stream->AddHold();
   stream->StartRead(&stream->event_);
   stream->StartCall();
-  return stream;
+  return context;
 }
 
 void SseStream::OnReadDone(bool ok) {

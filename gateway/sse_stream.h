@@ -7,9 +7,9 @@
 // the sink calls `ready`. A failed sink write or Cancel() calls ClientContext::TryCancel,
 // which reaches the upstream.
 //
-// Ownership: shared. The stream holds itself (`self_`) from Start until OnDone has handed the
-// last bytes to the sink (the reactor must outlive OnDone); the HTTP session holds it to call
-// Cancel(). A hold keeps OnDone after the final OnReadDone(false), and no read is pending while
+// Ownership: the stream holds itself (`self_`) from Start until OnDone has handed the last
+// bytes to the sink (the reactor must outlive OnDone); the HTTP session holds only the call's
+// context, to cancel it. A hold keeps OnDone after the final OnReadDone(false), and no read is pending while
 // the stream waits for `ready`, so reactions and sink callbacks never overlap: no lock needed.
 #ifndef AGENTGATEWAY_GATEWAY_SSE_STREAM_H_
 #define AGENTGATEWAY_GATEWAY_SSE_STREAM_H_
@@ -34,12 +34,11 @@ namespace agentgateway::gateway {
 class SseStream : public grpc::ClientReadReactor<agentgateway::v1::StreamEvent>,
                   public std::enable_shared_from_this<SseStream> {
  public:
-  static std::shared_ptr<SseStream> Start(agentgateway::v1::AgentService::Stub* stub,
-                                          RpcTracker* tracker, RpcPlan plan,
-                                          std::shared_ptr<StreamSink> sink);
-
-  // For TryCancel from any thread (the client went away); valid for the stream's life.
-  std::shared_ptr<grpc::ClientContext> context() const { return context_; }
+  // Returns the call's context, for TryCancel from any thread (the client went away), taken
+  // before the call starts (it may end before Start returns); null when the tracker refused it.
+  static std::shared_ptr<grpc::ClientContext> Start(agentgateway::v1::AgentService::Stub* stub,
+                                                    RpcTracker* tracker, RpcPlan plan,
+                                                    std::shared_ptr<StreamSink> sink);
 
   SseStream(RpcTracker* tracker, RpcPlan plan, std::shared_ptr<StreamSink> sink);
 
