@@ -196,6 +196,14 @@ std::string Stack::MintUserToken(const std::string& user, const std::vector<std:
 long long Stack::EmulatorCounter(const std::string& name) {
   json::value stats = json::parse(EmulatorGet("/emulator/stats"));
   const json::value* v = stats.as_object().if_contains(name);
+  // "faults.<name>" (as /emulator/wait spells it) is stats.faults[name], 0 until applied once.
+  constexpr std::string_view kFaultPrefix = "faults.";
+  if (v == nullptr && name.rfind(kFaultPrefix, 0) == 0) {
+    const json::value* faults = stats.as_object().if_contains("faults");
+    if (faults == nullptr || !faults->is_object()) return 0;
+    v = faults->as_object().if_contains(name.substr(kFaultPrefix.size()));
+    if (v == nullptr) return 0;
+  }
   return v && v->is_int64() ? v->as_int64() : (v && v->is_uint64() ? v->as_uint64() : -1);
 }
 

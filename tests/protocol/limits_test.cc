@@ -85,6 +85,7 @@ TEST_F(LimitsTest, AProfileTimeLimitEndsAHangingRunAndClosesTheUpstreamRequest) 
 
 TEST_F(LimitsTest, AProfileConcurrencyLimitRefusesTheNextCallAndOthersStillRun) {
   const long long hangs = stack_->EmulatorCounter("faults.hang");
+  ASSERT_GE(hangs, 0) << "the emulator's faults.hang counter is unreadable";
   grpc::ClientContext holder;
   auto held = stack_->grpc().Stream(&holder, HangRequest("single"));
   // The call holds its slot once the upstream request is in (the emulator counts the hang).
