@@ -21,6 +21,28 @@
 #include "server/upstream/sse_decoder.h"
 
 namespace agentgateway {
+
+bool RetryableHttpStatus(int status) {
+  return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+std::chrono::milliseconds RetryAfterValue(std::string_view value) {
+  int seconds = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9') return std::chrono::milliseconds(0);
+    seconds = std::min(60, seconds * 10 + (c - '0'));
+  }
+  return std::chrono::seconds(seconds);
+}
+
+std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt,
+                                       std::chrono::milliseconds retry_after) {
+  const auto cap = std::min(policy.max_backoff, policy.initial_backoff * (1 << (attempt - 1)));
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  const std::chrono::milliseconds delay(
+      std::uniform_int_distribution<std::int64_t>(0, cap.count())(rng));  // full jitter
+  return std::max(delay, retry_after);
+}
 namespace {
 
 namespace json = boost::json;
@@ -103,19 +125,8 @@ class CallHandle final : public RunHandle {
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-bool RetryableHttpStatus(int status) {
-  return status == 429 || status == 502 || status == 503 || status == 504;
-}
-
-// Retry-After in seconds (the HTTP-date form is treated as absent), capped at a minute.
 std::chrono::milliseconds RetryAfter(const upstream::HttpResponseHead& head) {
-  std::string_view v = head.Header("retry-after");
-  int seconds = 0;
-  for (char c : v) {
-    if (c < '0' || c > '9') return std::chrono::milliseconds(0);
-    seconds = std::min(60, seconds * 10 + (c - '0'));
-  }
-  return std::chrono::seconds(seconds);
+  return RetryAfterValue(head.Header("retry-after"));
 }
 
 // What every attempt of one run shares. Touched by one attempt at a time (the next attempt
@@ -134,11 +145,7 @@ struct Attempts {
   // The delay before the next attempt, or nullopt when the run may not retry.
   std::optional<std::chrono::milliseconds> NextDelay(std::chrono::milliseconds retry_after) {
     if (attempt >= policy->max_attempts) return std::nullopt;
-    auto cap = std::min(policy->max_backoff, policy->initial_backoff * (1 << (attempt - 1)));
-    thread_local std::mt19937_64 rng{std::random_device{}()};
-    std::chrono::milliseconds delay(
-        std::uniform_int_distribution<std::int64_t>(0, cap.count())(rng));  // full jitter
-    delay = std::max(delay, retry_after);
+    const std::chrono::milliseconds delay = BackoffDelay(*policy, attempt, retry_after);
     if (waited + delay > policy->max_total_wait || !budget->TryWithdraw()) return std::nullopt;
     ++attempt;
     waited += delay;

@@ -46,6 +46,17 @@ struct RetryPolicy {
   double budget_reserve = 10;
 };
 
+// The pieces of that policy other engines share (the local engine's model turns):
+// whether an HTTP answer is worth retrying (429, 502, 503, 504),
+bool RetryableHttpStatus(int status);
+// a Retry-After value in whole seconds (the HTTP-date form counts as absent), capped at a
+// minute,
+std::chrono::milliseconds RetryAfterValue(std::string_view value);
+// and the delay before attempt `attempt + 1`: full jitter under the exponential cap, at least
+// `retry_after`.
+std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt,
+                                       std::chrono::milliseconds retry_after);
+
 class SupervisorEngine final : public Engine {
  public:
   // `pool` must outlive the engine. `base_url` is the URL just before `/responses`.

@@ -185,12 +185,7 @@ bool LocalRun::RetryTurn(const absl::Status& failure) {
   const std::optional<std::chrono::milliseconds> retry_after = RetryableTurnFailure(failure);
   const RetryPolicy& policy = options_->retry;
   if (!retry_after.has_value() || turn_attempt_ >= policy.max_attempts) return false;
-  const auto cap =
-      std::min(policy.max_backoff, policy.initial_backoff * (1 << (turn_attempt_ - 1)));
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  auto delay = std::max(std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(
-                            0, cap.count())(rng)),  // full jitter
-                        *retry_after);
+  const std::chrono::milliseconds delay = BackoffDelay(policy, turn_attempt_, *retry_after);
   if (retry_waited_ + delay > policy.max_total_wait) return false;
   if (context_.deadline && std::chrono::steady_clock::now() + delay >= *context_.deadline) {
     return false;  // the retry could not finish in time: the caller hears the failure now

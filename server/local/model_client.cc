@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/local/chat_stream.h"
+#include "server/supervisor_engine.h"
 #include "server/upstream/error_mapping.h"
 
 namespace agentgateway::local {
@@ -19,17 +20,6 @@ constexpr std::size_t kMaxBufferedBody = 16u << 20;
 absl::Status Retryable(absl::Status status, std::chrono::milliseconds retry_after) {
   status.SetPayload(kRetryableTurnPayload, absl::Cord(std::to_string(retry_after.count())));
   return status;
-}
-
-// Retry-After in whole seconds (the HTTP-date form counts as none), capped at a minute.
-std::chrono::milliseconds RetryAfterMs(std::string_view value) {
-  int seconds = 0;
-  if (value.empty()) return std::chrono::milliseconds(0);
-  for (char c : value) {
-    if (c < '0' || c > '9') return std::chrono::milliseconds(0);
-    seconds = std::min(60, seconds * 10 + (c - '0'));
-  }
-  return std::chrono::seconds(seconds);
 }
 
 // One turn's response. Held by the pool (shared_ptr) until OnComplete; touched only on the
@@ -93,8 +83,8 @@ class TurnHandler : public upstream::ResponseHandler {
     if (!retry_after_.empty()) {
       s = absl::Status(s.code(), absl::StrCat(s.message(), " (Retry-After: ", retry_after_, ")"));
     }
-    const bool retryable = status_ == 429 || status_ == 502 || status_ == 503 || status_ == 504;
-    return retryable ? Retryable(std::move(s), RetryAfterMs(retry_after_)) : s;
+    return RetryableHttpStatus(status_) ? Retryable(std::move(s), RetryAfterValue(retry_after_))
+                                        : s;
   }
 
   const bool stream_requested_;
