@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "server/local/mcp_client.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -124,6 +125,23 @@ std::optional<T> Await(std::future<T>& future) {
   }
   return future.get();
 }
+
+// LocalTest plus an McpClient on its pool.
+class McpLocalTest : public LocalTest {
+ protected:
+  void SetUp() override {
+    LocalTest::SetUp();
+    auto client = McpClient::Create(pool_.get());
+    ASSERT_TRUE(client.ok()) << client.status();
+    client_ = *std::move(client);
+  }
+  void TearDown() override {
+    client_.reset();
+    LocalTest::TearDown();
+  }
+
+  std::unique_ptr<McpClient> client_;
+};
 
 }  // namespace agentgateway::local::testing
 

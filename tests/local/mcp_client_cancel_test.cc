@@ -30,18 +30,8 @@ namespace json = boost::json;
 
 constexpr auto kPromptly = std::chrono::seconds(2);
 
-class McpCancelTest : public testing::LocalTest {
+class McpCancelTest : public testing::McpLocalTest {
  protected:
-  void SetUp() override {
-    LocalTest::SetUp();
-    auto client = McpClient::Create(pool_.get());
-    ASSERT_TRUE(client.ok()) << client.status();
-    client_ = *std::move(client);
-  }
-  void TearDown() override {
-    client_.reset();
-    LocalTest::TearDown();
-  }
 
   // Starts a call whose outcome lands in the returned future.
   std::shared_ptr<McpCallHandle> Start(const std::string& url, const std::string& tool,
@@ -53,7 +43,6 @@ class McpCancelTest : public testing::LocalTest {
                              [done](ToolOutcome o) { done->set_value(std::move(o)); });
   }
 
-  std::unique_ptr<McpClient> client_;
 };
 
 TEST_F(McpCancelTest, CancelClosesTheCallAtTheServerAndDeliversCancelled) {

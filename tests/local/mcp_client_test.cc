@@ -28,18 +28,8 @@ constexpr char kFunctions[] = "/api/2.0/mcp/functions/main/tools";
 constexpr char kGenie[] = "/api/2.0/mcp/genie/01ef5a";
 constexpr char kExternal[] = "/api/2.0/mcp/external/github_conn";
 
-class McpClientTest : public testing::LocalTest {
+class McpClientTest : public testing::McpLocalTest {
  protected:
-  void SetUp() override {
-    LocalTest::SetUp();
-    auto client = McpClient::Create(pool_.get());
-    ASSERT_TRUE(client.ok()) << client.status();
-    client_ = *std::move(client);
-  }
-  void TearDown() override {
-    client_.reset();
-    LocalTest::TearDown();
-  }
 
   absl::StatusOr<std::vector<McpTool>> List(std::string_view path, const McpIdentity& who) {
     std::promise<absl::StatusOr<std::vector<McpTool>>> done;
@@ -69,7 +59,6 @@ class McpClientTest : public testing::LocalTest {
   }
 
   const McpIdentity app_{"dev-token", "app"};
-  std::unique_ptr<McpClient> client_;
 };
 
 TEST_F(McpClientTest, SessionIsReusedAndToolsAreListedOncePerIdentity) {
