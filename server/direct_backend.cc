@@ -137,10 +137,7 @@ class DirectUnary final : public DirectCall, public std::enable_shared_from_this
     return [this](absl::StatusOr<InvokeResult> result) {
       if (!result.ok()) return Finish(result.status(), {});
       v1::InvokeResponse response;
-      response.set_response_json(std::move(result->response_json));
-      response.set_id(std::move(result->id));
-      response.set_status(std::move(result->status));
-      response.set_output_text(std::move(result->output_text));
+      MoveInto(*std::move(result), &response);
       Finish(absl::OkStatus(), std::move(response));
     };
   }

@@ -64,6 +64,14 @@ struct InvokeResult {
   std::string output_text;
 };
 
+// The result as AgentService answers it (both doors).
+inline void MoveInto(InvokeResult result, v1::InvokeResponse* response) {
+  response->set_response_json(std::move(result.response_json));
+  response->set_id(std::move(result.id));
+  response->set_status(std::move(result.status));
+  response->set_output_text(std::move(result.output_text));
+}
+
 // Per-request facts the engine needs besides the request itself.
 struct RunContext {
   identity::Secret bearer_token;  // the identity tools run as (never printable)

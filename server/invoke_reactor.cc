@@ -18,10 +18,7 @@ void InvokeReactor::Start(Engine& engine, const Profile& profile,
 Engine::InvokeDone InvokeReactor::OnResult() {
   return [this](absl::StatusOr<InvokeResult> result) {
     if (!result.ok()) return Done(control_->EndStatus(result.status()));
-    response_->set_response_json(std::move(result->response_json));
-    response_->set_id(std::move(result->id));
-    response_->set_status(std::move(result->status));
-    response_->set_output_text(std::move(result->output_text));
+    MoveInto(*std::move(result), response_);
     Done(absl::OkStatus());
   };
 }
