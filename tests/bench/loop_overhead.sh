@@ -45,56 +45,19 @@ done
 
 WORK="$(mktemp -d /tmp/ag-loop.XXXXXX)"
 PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+SERVER_PIN=()
+BENCH_NAME=loop_overhead.sh
+# shellcheck source=tests/bench/lib.sh
+source "$HERE/lib.sh"
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-if ((BUILD)); then
-  echo "== build (Release, $BUILD_DIR): agent-gateway supervisor-emulator"
-  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAG_BUILD_TESTS=ON \
-    >"$WORK/cmake.log" 2>&1 || { tail -30 "$WORK/cmake.log" >&2; exit 1; }
-  ninja -C "$BUILD_DIR" -j2 agent-gateway supervisor-emulator \
-    >"$WORK/ninja.log" 2>&1 || { tail -40 "$WORK/ninja.log" >&2; exit 1; }
-fi
-find_bin() {
-  local found
-  found="$(find "$BUILD_DIR" -type f -name "$1" -perm -u+x 2>/dev/null | head -1)"
-  [[ -n "$found" ]] || { echo "loop_overhead.sh: $1 not built in $BUILD_DIR" >&2; exit 1; }
-  echo "$found"
-}
+if ((BUILD)); then bench_build agent-gateway supervisor-emulator; fi
 EMULATOR_BIN="$(find_bin supervisor-emulator)"
 GATEWAY_BIN="$(find_bin agent-gateway)"
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 LOAD_PIN=()
-SERVER_PIN=()
 if (($(nproc) >= 2)); then LOAD_PIN=(taskset -c 0); SERVER_PIN=(taskset -c 1); fi
-
-start_server() {  # start_server NAME PATTERN COMMAND... (sets STARTED_LINE, STARTED_PID)
-  local name="$1" log="$WORK/$1.log" pattern="$2" pid
-  shift 2
-  "${SERVER_PIN[@]}" "$@" >"$log" 2>&1 &
-  pid="$!"
-  PIDS+=("$pid")
-  STARTED_PID="$pid"
-  for _ in $(seq 150); do
-    STARTED_LINE="$(grep -m1 -E "$pattern" "$log" || true)"
-    [[ -n "$STARTED_LINE" ]] && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "loop_overhead.sh: $name did not start; its output:" >&2
-  cat "$log" >&2
-  exit 1
-}
 
 start_server emulator 'listening on http://' "$EMULATOR_BIN" --listen 127.0.0.1:0 --threads 1
 EMU="http://127.0.0.1:${STARTED_LINE##*:}"

@@ -67,34 +67,16 @@ NOFILE="$(ulimit -n)"
 
 WORK="$(mktemp -d /tmp/ag-bench.XXXXXX)"
 PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ -n "${KEEP_WORK:-}" ]]; then echo "run.sh: work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
+SERVER_PIN=()
+BENCH_NAME=run.sh
+# shellcheck source=tests/bench/lib.sh
+source "$HERE/lib.sh"
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- build ---------------------------------------------------------------------------------
 TARGETS=(agent-gateway supervisor-emulator grpc_load sse_load grpc_bare_server cancel_latency)
-if ((BUILD)); then
-  echo "== build (Release, $BUILD_DIR): ${TARGETS[*]}"
-  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAG_BUILD_TESTS=ON \
-    >"$WORK/cmake.log" 2>&1 || { tail -30 "$WORK/cmake.log" >&2; exit 1; }
-  ninja -C "$BUILD_DIR" -j2 "${TARGETS[@]}" \
-    >"$WORK/ninja.log" 2>&1 || { tail -40 "$WORK/ninja.log" >&2; exit 1; }
-fi
-find_bin() {
-  local found
-  found="$(find "$BUILD_DIR" -type f -name "$1" -perm -u+x 2>/dev/null | head -1)"
-  [[ -n "$found" ]] || { echo "run.sh: $1 not built in $BUILD_DIR" >&2; exit 1; }
-  echo "$found"
-}
+if ((BUILD)); then bench_build "${TARGETS[@]}"; fi
 EMULATOR_BIN="$(find_bin supervisor-emulator)"
 GATEWAY_BIN="$(find_bin agent-gateway)"
 GRPC_LOAD_BIN="$(find_bin grpc_load)"
@@ -106,7 +88,6 @@ LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- pinning: load generators on CPU 0, every server on CPU 1 (2+ cores only) ---------------
 LOAD_PIN=()
-SERVER_PIN=()
 PINNING="none"
 if ((PIN)) && (($(nproc) >= 2)); then
   LOAD_PIN=(taskset -c 0)
@@ -114,26 +95,6 @@ if ((PIN)) && (($(nproc) >= 2)); then
   PINNING="load generators on CPU 0; emulator, nginx, Python peer, gateway and bare gRPC server on CPU 1 (taskset)"
 fi
 
-# Starts a server in the background (its PID is recorded for cleanup) and waits, bounded, for
-# a line matching PATTERN in its output; sets STARTED_LINE and STARTED_PID.
-# Not called in $(...): the PID must land in this shell's PIDS.
-start_server() {  # start_server NAME PATTERN COMMAND...
-  local name="$1" log="$WORK/$1.log" pattern="$2" pid
-  shift 2
-  "${SERVER_PIN[@]}" "$@" >"$log" 2>&1 &
-  pid="$!"
-  PIDS+=("$pid")
-  STARTED_PID="$pid"
-  for _ in $(seq 150); do
-    STARTED_LINE="$(grep -m1 -E "$pattern" "$log" || true)"
-    [[ -n "$STARTED_LINE" ]] && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "run.sh: $name did not start; its output:" >&2
-  cat "$log" >&2
-  exit 1
-}
 free_port() {  # a port the kernel just handed out (nginx and uvicorn cannot report port 0)
   "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
